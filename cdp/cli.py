@@ -1,0 +1,46 @@
+"""The `cdp` command line.
+
+Each phase owns its commands in its own module (kept light to import: heavy
+libraries are imported inside the command functions); they are registered here
+in pipeline order so `cdp --help` reads like the nightly run.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cdp.errors import CdpError
+
+app = typer.Typer(
+    help=(
+        "cdp: a customer data platform on your own DuckDB warehouse.\n\n"
+        "Typical day: `cdp generate` (demo data) -> `cdp ingest` -> `cdp build` "
+        "-> `cdp sync`; or all of it at once with `cdp run`."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    """Attach each phase's commands. Order here is the order in `cdp --help`."""
+    # Each phase adds its lines here, e.g.:
+    #   from cdp.demo.cli import generate
+    #   app.command("generate", rich_help_panel="Collect")(generate)
+
+
+def main() -> None:
+    """Entry point: user errors become one clear line and a non-zero exit."""
+    _register()
+    try:
+        app()
+    except CdpError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(error.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""Where things live. One place for paths and environment variables.
+
+CDP_WAREHOUSE   the DuckDB file (default: warehouse/cdp.duckdb under the working directory)
+CDP_DATA_DIR    the demo universe / source data folder (default: data/demo)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+SEEDS_DIR = PROJECT_ROOT / "seeds"
+INGEST_DIR = PROJECT_ROOT / "ingest"
+
+DEFAULT_WAREHOUSE = Path("warehouse") / "cdp.duckdb"
+DEFAULT_DATA_DIR = Path("data") / "demo"
+
+
+def warehouse_path() -> Path:
+    """The DuckDB file, absolute (dbt-duckdb resolves relative paths against the cwd)."""
+    return Path(os.environ.get("CDP_WAREHOUSE", DEFAULT_WAREHOUSE)).expanduser().resolve()
+
+
+def data_dir() -> Path:
+    """The folder holding the source files of the demo universe (or your own)."""
+    return Path(os.environ.get("CDP_DATA_DIR", DEFAULT_DATA_DIR)).expanduser().resolve()
+
+
+def export_environment() -> None:
+    """Pin the resolved paths in the environment so child processes (dbt, dagster) agree."""
+    os.environ["CDP_WAREHOUSE"] = str(warehouse_path())
+    os.environ["CDP_DATA_DIR"] = str(data_dir())
