@@ -25,6 +25,16 @@ app = typer.Typer(
 )
 
 
+@app.command("where", rich_help_panel="Setup")
+def where() -> None:
+    """Show where cdp reads source data and writes the warehouse (set CDP_DATA_DIR / CDP_WAREHOUSE)."""
+    from cdp import settings
+
+    typer.echo(f"warehouse:  {settings.warehouse_path()}")
+    typer.echo(f"data dir:   {settings.data_dir()}")
+    typer.echo(f"dbt project: {settings.DBT_PROJECT_DIR}")
+
+
 def _register() -> None:
     """Attach each phase's commands. Order here is the order in `cdp --help`."""
     # Each phase adds its lines here, e.g.:
