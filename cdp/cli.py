@@ -25,6 +25,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _group() -> None:
+    """Keeps `cdp` a command group even while few commands are registered."""
+
+
 @app.command("where", rich_help_panel="Setup")
 def where() -> None:
     """Show where cdp reads source data and writes the warehouse (set CDP_DATA_DIR / CDP_WAREHOUSE)."""
