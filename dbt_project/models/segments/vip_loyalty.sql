@@ -1,0 +1,32 @@
+-- VIP loyalty: active best customers, high on all three RFM scores: ordered recently
+-- (rfm_recency 3-5), often (rfm_frequency 4-5) and for a lot (rfm_monetary 4-5).
+-- Platinum: top quintile on both frequency and spend; the rest gold.
+
+select
+    customers.customer_id,
+    customers.first_name,
+    customers.last_name,
+    customers.email,
+    customers.phone,
+    customers.country,
+    case
+        when customers.rfm_frequency = 5 and customers.rfm_monetary = 5 then 'platinum'
+        else 'gold'
+    end as vip_tier,
+    customers.revenue as lifetime_revenue,
+    customers.orders_total,
+    customers.orders_online,
+    customers.orders_in_store,
+    customers.average_order_value,
+    customers.first_order_at as customer_since,
+    customers.last_order_at,
+    customers.rfm_segment,
+    'RFM ' || cast(customers.rfm_recency as {{ dbt.type_string() }})
+        || cast(customers.rfm_frequency as {{ dbt.type_string() }})
+        || cast(customers.rfm_monetary as {{ dbt.type_string() }})
+        || ': ' || cast(customers.orders_total as {{ dbt.type_string() }}) || ' orders' as why_in_segment
+from {{ ref('customer_360') }} as customers
+where customers.rfm_recency >= 3
+    and customers.rfm_frequency >= 4
+    and customers.rfm_monetary >= 4
+    and (customers.email is not null or customers.phone is not null)
