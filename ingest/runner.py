@@ -1,0 +1,160 @@
+"""Run the collect phase: one dlt pipeline per source, dataset raw_<source>, into the warehouse.
+
+    from ingest.runner import run_ingest
+    summary = run_ingest(["web", "shop"])      # None = every enabled source in sources.yml
+    print(summary); summary.failed             # {source: reason} for sources that could not be read
+
+Each run first settles what an earlier run left unfinished: pending load packages
+(a crash between extract and load) are loaded to completion; if that fails, they are
+aborted, dlt's local state is rewound, and any rows they had partly loaded are
+deleted by their `_dlt_load_id`. Either way the next day's data is never blocked,
+and re-running reaches the same end state without duplicates.
+
+Pipeline working folders live next to the warehouse (`<warehouse>.dlt/`), so each
+warehouse file has its own state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import dlt
+
+from cdp import settings
+from ingest.config import FilesSource, IngestConfig, RestSource, SqlSource, load_config
+from ingest.stats import IngestSummary, SourceStats
+
+log = logging.getLogger(__name__)
+
+BOOKKEEPING_TABLES = ("_quarantine", "_files")
+
+
+def run_ingest(
+    sources: list[str] | None = None,
+    *,
+    warehouse: Path | None = None,
+    data_dir: Path | None = None,
+    config: IngestConfig | None = None,
+) -> IngestSummary:
+    """Load the named sources (default: all enabled) and return what was loaded, quarantined, skipped."""
+    config = config or load_config()
+    warehouse = Path(warehouse or settings.warehouse_path()).resolve()
+    data_dir = Path(data_dir or config.data_dir or settings.data_dir()).resolve()
+    names = sources or list(config.enabled())
+    unknown = [name for name in names if name not in config.sources]
+    if unknown:
+        from cdp.errors import CdpError
+
+        raise CdpError(f"ingest/sources.yml: sources: no source named {', '.join(unknown)} (have {', '.join(config.sources)})")
+    _enable_load_metadata_on_arrow()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    summary = IngestSummary()
+    for name in names:
+        summary.sources[name] = run_source(name, config, warehouse, data_dir)
+    return summary
+
+
+def pipeline_for(name: str, warehouse: Path) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=f"cdp_{name}",
+        destination=dlt.destinations.duckdb(str(warehouse)),
+        dataset_name=f"raw_{name}",
+        pipelines_dir=str(warehouse.with_name(warehouse.name + ".dlt")),
+        progress="log" if log.isEnabledFor(logging.DEBUG) else None,
+    )
+
+
+def run_source(name: str, config: IngestConfig, warehouse: Path, data_dir: Path) -> SourceStats:
+    spec = config.sources[name]
+    stats = SourceStats()
+    pipeline = pipeline_for(name, warehouse)
+    stats.recovered = settle_pending_packages(pipeline)
+    try:
+        source = _build_source(name, spec, data_dir, pipeline, stats)
+    except (OSError, ValueError) as error:  # missing folder / file / setting: nothing could be read
+        stats.error = str(error)
+        log.error("%s: cannot read the source: %s", name, error)
+        return stats
+    info = pipeline.run(source)
+    if not isinstance(spec, FilesSource):  # files count their own rows while reading
+        row_counts = pipeline.last_trace.last_normalize_info.row_counts if info.loads_ids else {}
+        for table in spec.tables:
+            stats.table(table).loaded += row_counts.get(table, 0)
+    return stats
+
+
+def _build_source(name: str, spec, data_dir: Path, pipeline: dlt.Pipeline, stats: SourceStats):
+    if isinstance(spec, FilesSource):
+        from ingest.files import files_source
+
+        return files_source(name, spec, data_dir, already_loaded_files(pipeline), stats)
+    if isinstance(spec, SqlSource):
+        from ingest.sql import sql_source
+
+        return sql_source(name, spec, data_dir)
+    if isinstance(spec, RestSource):
+        from ingest.rest import MissingSetting, rest_source
+
+        try:
+            return rest_source(name, spec)
+        except MissingSetting as error:
+            raise ValueError(str(error)) from error
+    raise TypeError(f"unknown source kind for {name}")
+
+
+def already_loaded_files(pipeline: dlt.Pipeline) -> set[tuple[str, str]]:
+    """(table, source_file) of every file whose rows are in the warehouse, from the manifest table."""
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name("_files")
+            rows = client.execute_sql(f"SELECT DISTINCT table_name, source_file FROM {table}")
+    except Exception:  # no warehouse, dataset or manifest yet: nothing loaded
+        return set()
+    return {(table_name, source_file) for table_name, source_file in rows}
+
+
+def settle_pending_packages(pipeline: dlt.Pipeline) -> list[str]:
+    """Finish load packages an earlier run left behind, or abort them and remove their rows."""
+    pending = list(pipeline.list_extracted_load_packages()) + list(pipeline.list_normalized_load_packages())
+    if not pending:
+        return []
+    log.warning("%s: finishing load packages left by an earlier run: %s", pipeline.pipeline_name, ", ".join(pending))
+    try:
+        pipeline.normalize()
+        pipeline.load()
+        return [f"finished load package {load_id} left by an earlier run" for load_id in pending]
+    except Exception as error:  # a package that cannot load must not block the next day's data
+        log.error(
+            "%s: cannot finish load packages %s (%s); aborting them and removing their partly loaded rows",
+            pipeline.pipeline_name,
+            ", ".join(pending),
+            error,
+        )
+        pipeline.abort_packages()
+        delete_rows_of_loads(pipeline, pending)
+        return [f"aborted load package {load_id} left by an earlier run: {error}" for load_id in pending]
+
+
+def delete_rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> None:
+    """Remove whatever an aborted package had loaded, so re-reading its files adds no duplicates."""
+    schema = pipeline.default_schema if pipeline.default_schema_name else None
+    if schema is None:
+        return
+    placeholders = ", ".join(["%s"] * len(load_ids))
+    with pipeline.sql_client() as client:
+        for table in schema.data_table_names():
+            if not client.has_dataset():
+                return
+            qualified = client.make_qualified_table_name(table)
+            try:
+                client.execute_sql(f"DELETE FROM {qualified} WHERE _dlt_load_id IN ({placeholders})", *load_ids)
+            except Exception:  # table never created in the destination
+                continue
+
+
+def _enable_load_metadata_on_arrow() -> None:
+    """Arrow items get _dlt_load_id and _dlt_id like any other (dlt leaves them off by default)."""
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
