@@ -45,6 +45,9 @@ def _register() -> None:
     # Each phase adds its lines here, e.g.:
     #   from cdp.demo.cli import generate
     #   app.command("generate", rich_help_panel="Collect")(generate)
+    from ingest.cli import ingest
+
+    app.command("ingest", rich_help_panel="Collect")(ingest)
 
 
 def main() -> None:

@@ -205,7 +205,7 @@ def _read_csv(con, data: bytes, source_file: str, table: str, spec: FileTable, l
                     delim = ?, quote = '"', escape = '"', encoding = ?,
                     store_rejects = true, rejects_table = '{rel}_errors', rejects_scan = '{rel}_scans')""",
             [spec.delimiter, spec.encoding],
-        ).fetch_arrow_table()
+        ).to_arrow_table()
         errors = con.execute(
             f"""SELECT line, any_value(column_name ORDER BY column_idx) AS field,
                        any_value(error_type || ': ' || error_message ORDER BY column_idx) AS reason
@@ -314,14 +314,14 @@ def _check_types(con, relation: str, columns: list[str], spec: FileTable, source
     )
     good = con.execute(
         f"SELECT {select}, _source_file, _source_row FROM {checked} WHERE _bad_field IS NULL ORDER BY _source_row"
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     bad = con.execute(
         f"""SELECT {_sql_string(source_file)} AS source_file, _source_row AS source_row, {_sql_string(table)} AS table_name,
                    _bad_field AS field,
                    'not a valid ' || {bad_type} || ': ' || coalesce({bad_value}, '') AS reason,
                    _raw AS raw_record, now() AS quarantined_at
             FROM {checked} WHERE _bad_field IS NOT NULL ORDER BY _source_row"""
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     con.execute(f"DROP TABLE {checked}")
     return (good if good.num_rows else None), bad.cast(QUARANTINE_SCHEMA)
 

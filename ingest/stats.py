@@ -77,8 +77,8 @@ class IngestSummary:
         """A rich table: loaded, quarantined, skipped as already loaded, per source and table."""
         from rich.table import Table
 
-        view = Table(title="cdp ingest")
-        for column in ("source", "table", "loaded", "quarantined", "files read", "skipped (already loaded)", "file problems"):
+        view = Table(title="cdp ingest", caption="skipped = files already loaded; problems = empty or unreadable files")
+        for column in ("source", "table", "loaded", "quarantined", "read", "skipped", "problems"):
             view.add_column(column, justify="left" if column in ("source", "table") else "right")
         for row in self.rows():
             view.add_row(*(str(value) for value in row.values()))
