@@ -72,7 +72,7 @@ def run_source(name: str, config: IngestConfig, warehouse: Path, data_dir: Path)
     pipeline = pipeline_for(name, warehouse)
     stats.recovered = settle_pending_packages(pipeline)
     try:
-        source = _build_source(name, spec, data_dir, pipeline, stats)
+        source = build_source(name, spec, data_dir, pipeline, stats)
     except (OSError, ValueError) as error:  # missing folder / file / setting: nothing could be read
         stats.error = str(error)
         log.error("%s: cannot read the source: %s", name, error)
@@ -85,7 +85,8 @@ def run_source(name: str, config: IngestConfig, warehouse: Path, data_dir: Path)
     return stats
 
 
-def _build_source(name: str, spec, data_dir: Path, pipeline: dlt.Pipeline, stats: SourceStats):
+def build_source(name: str, spec, data_dir: Path, pipeline: dlt.Pipeline, stats: SourceStats):
+    """The dlt source for one entry of sources.yml (files read are counted into `stats`)."""
     if isinstance(spec, FilesSource):
         from ingest.files import files_source
 
@@ -138,20 +139,23 @@ def settle_pending_packages(pipeline: dlt.Pipeline) -> list[str]:
 
 
 def delete_rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> None:
-    """Remove whatever an aborted package had loaded, so re-reading its files adds no duplicates."""
-    schema = pipeline.default_schema if pipeline.default_schema_name else None
-    if schema is None:
-        return
+    """Remove whatever an aborted package had loaded, so re-reading its files adds no duplicates.
+
+    Tables are found in the warehouse itself: the aborted package's schema changes were
+    rewound with the local state, but the tables it created are still there.
+    """
     placeholders = ", ".join(["%s"] * len(load_ids))
     with pipeline.sql_client() as client:
-        for table in schema.data_table_names():
-            if not client.has_dataset():
-                return
+        if not client.has_dataset():
+            return
+        tables = client.execute_sql(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = %s AND column_name = '_dlt_load_id'"
+            " AND table_name NOT LIKE '_dlt_%%'",
+            pipeline.dataset_name,
+        )
+        for (table,) in tables:
             qualified = client.make_qualified_table_name(table)
-            try:
-                client.execute_sql(f"DELETE FROM {qualified} WHERE _dlt_load_id IN ({placeholders})", *load_ids)
-            except Exception:  # table never created in the destination
-                continue
+            client.execute_sql(f"DELETE FROM {qualified} WHERE _dlt_load_id IN ({placeholders})", *load_ids)
 
 
 def _enable_load_metadata_on_arrow() -> None:
