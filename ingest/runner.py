@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from cdp import settings
 from ingest.config import FilesSource, IngestConfig, RestSource, SqlSource, load_config
@@ -77,7 +78,12 @@ def run_source(name: str, config: IngestConfig, warehouse: Path, data_dir: Path)
         stats.error = str(error)
         log.error("%s: cannot read the source: %s", name, error)
         return stats
-    info = pipeline.run(source)
+    try:
+        info = pipeline.run(source)
+    except PipelineStepFailed as error:  # e.g. the API refused us, the database went away
+        stats.error = f"{error.step} failed: {error.exception}"
+        log.error("%s: %s", name, stats.error)
+        return stats
     if not isinstance(spec, FilesSource):  # files count their own rows while reading
         row_counts = pipeline.last_trace.last_normalize_info.row_counts if info.loads_ids else {}
         for table in spec.tables:
