@@ -1,0 +1,89 @@
+"""sources.yml: validated, clear errors naming file and key; a new file source is one entry."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import fsspec
+import pytest
+
+from cdp.errors import CdpError
+from ingest.config import load_config
+from universe import write_day, write_shop
+
+
+def test_shipped_config_lists_every_demo_source():
+    config = load_config()
+    assert list(config.enabled()) == ["web", "app", "shop", "pos", "crm", "email", "erp", "partner", "broker"]
+    assert config.resource_names("shop") == ["customers", "products", "orders", "order_items"]
+    assert config.sources["crm"].tables["contacts"].primary_key == ["crm_id"]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("sources:\n  web:\n    kind: files\n    party: first\n    tables:\n      events: {format: xml, files: '*'}\n",
+         "sources.web.tables.events.format"),
+        ("sources:\n  web:\n    kind: ftp\n    party: first\n", "sources.web"),
+        ("sources:\n  crm:\n    kind: files\n    party: first\n    tables:\n"
+         "      contacts: {format: csv, files: '*', write_disposition: merge}\n", "sources.crm.tables.contacts"),
+        ("sources:\n  web:\n    kind: files\n    party: fourth\n    tables: {}\n", "sources.web.party"),
+        ("sources: [oops", "not valid YAML"),
+    ],
+)
+def test_mistakes_name_the_file_and_key(tmp_path, text, where):
+    path = tmp_path / "sources.yml"
+    path.write_text(text)
+    with pytest.raises(CdpError) as error:
+        load_config(path)
+    assert str(path) in str(error.value)
+    assert where in str(error.value)
+
+
+def test_new_csv_source_of_people_is_one_entry_and_reads_fsspec_urls(warehouse, tmp_path):
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/loyalty/members_2026-01-01.csv", b"member_id,email,joined_at\nm1,a@example.com,2026-01-01\nm2,b@example.com,soon\n")
+    path = tmp_path / "sources.yml"
+    path.write_text(
+        "sources:\n"
+        "  loyalty:\n"
+        "    kind: files\n"
+        "    party: first\n"
+        "    location: memory://loyalty\n"
+        "    tables:\n"
+        "      members: {format: csv, files: 'members_*.csv', primary_key: member_id, columns: {joined_at: date}}\n"
+    )
+
+    summary = warehouse.ingest(config=load_config(path))
+
+    assert summary.failed == {}
+    assert warehouse.query("SELECT member_id, _source_file, _source_row FROM raw_loyalty.members") == [
+        ("m1", "memory:///loyalty/members_2026-01-01.csv", 2)
+    ]
+    assert warehouse.query("SELECT field, reason FROM raw_loyalty._quarantine") == [("joined_at", "not a valid date: soon")]
+    fs.rm("/loyalty", recursive=True)
+
+
+def test_cli_ingests_and_prints_a_summary(warehouse, monkeypatch):
+    write_day(warehouse.data_dir, 0)
+    write_shop(warehouse.data_dir)
+    monkeypatch.setenv("CDP_WAREHOUSE", str(warehouse.path))
+    monkeypatch.setenv("CDP_DATA_DIR", str(warehouse.data_dir))
+
+    def cdp(*args):
+        return subprocess.run([sys.executable, "-m", "cdp.cli", "ingest", *args], capture_output=True, text=True)
+
+    result = cdp("--source", "web", "--source", "partner")
+    assert result.returncode == 0, result.stderr
+    assert "web" in result.stdout and "partner" in result.stdout and "pos" not in result.stdout
+    assert warehouse.count("raw_partner.responses") == 3
+
+    (warehouse.data_dir / "partner").rename(warehouse.data_dir / "partner-moved")
+    result = cdp("--source", "partner")
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout
+
+    result = cdp("--source", "nope")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
