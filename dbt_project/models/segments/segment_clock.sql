@@ -1,7 +1,7 @@
 -- One row: the "now" every segment counts back from, and the start of each window.
 -- Segments cross join it, so all windows are set here, once, by dbt vars:
 --   as_of                 default: the newest event (a universe generated in the past still has open carts)
---   segment_recent_days   default 30: "browsing recently"
+--   recent_days           default 30: "browsing recently"
 --   cart_abandoned_hours  default 72: how fresh an abandoned cart must be
 --   lapsed_after_days     default 180: no order for this long = lapsed
 -- Ephemeral: no table of its own, not a sync, not an asset.
@@ -20,7 +20,7 @@ with now as (
 
 select
     as_of,
-    {{ dbt.dateadd('day', -var('segment_recent_days', 30), 'as_of') }} as recent_since,
+    {{ dbt.dateadd('day', -var('recent_days', 30), 'as_of') }} as recent_since,
     {{ dbt.dateadd('hour', -var('cart_abandoned_hours', 72), 'as_of') }} as cart_since,
     {{ dbt.dateadd('day', -var('lapsed_after_days', 180), 'as_of') }} as lapsed_before
 from now
