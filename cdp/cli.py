@@ -48,6 +48,9 @@ def _register() -> None:
     from ingest.cli import ingest
 
     app.command("ingest", rich_help_panel="Collect")(ingest)
+    from dagster_project.cli import run
+
+    app.command("run", rich_help_panel="Run")(run)
 
 
 def main() -> None:

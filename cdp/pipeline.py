@@ -1,0 +1,304 @@
+"""`cdp run`: the nightly Dagster job, executed in-process on the embedded DuckDB default.
+
+    from cdp.pipeline import run_pipeline
+    report = run_pipeline(persons=300, data_dir=Path("data/demo"), warehouse=Path("warehouse/cdp.duckdb"))
+    report.success, report.customers, report.rows_sent
+
+It generates the demo universe when the data dir holds none, runs the same job the nightly
+schedule runs (ingest -> dbt build with identity resolution -> every declared sync) against
+the Dagster instance in $DAGSTER_HOME (default .dagster_home/, so `dagster dev` shows the
+run), and reads a summary back from the run's events and the warehouse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from cdp import settings
+
+DEFAULT_PERSONS = 5_000
+DEFAULT_SEED = 42
+# Which stage a step belongs to, by its op name (see dagster_project: dlt_<source>, dbt_build, sync__<name>).
+STAGES = {"dlt_": "ingest", "dbt_": "dbt build", "sync": "syncs"}
+
+
+@dataclass
+class SourceCounts:
+    loaded: int = 0
+    quarantined: int = 0
+
+
+@dataclass
+class PipelineReport:
+    run_id: str
+    success: bool
+    generated: bool = False  # the demo universe was created by this run
+    sources: dict[str, SourceCounts] = field(default_factory=dict)
+    records: int = 0  # person-bearing source records resolved
+    customers: int = 0
+    customer_ids_changed: int = 0  # records whose customer_id differs from before the run
+    segments: dict[str, int] = field(default_factory=dict)
+    rows_sent: dict[str, int] = field(default_factory=dict)  # per destination
+    rows_failed: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage
+    failures: list[str] = field(default_factory=list)
+    log_path: Path | None = None  # dbt's and dlt's own output for this run
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(counts.loaded for counts in self.sources.values())
+
+    def render(self):
+        from rich.console import Group
+        from rich.table import Table
+
+        status = "[green]succeeded[/green]" if self.success else "[red]FAILED[/red]"
+        sources = Table(title="collect", title_justify="left")
+        for column in ("source", "rows loaded", "quarantined"):
+            sources.add_column(column, justify="left" if column == "source" else "right")
+        for name, counts in sorted(self.sources.items()):
+            sources.add_row(name, f"{counts.loaded:,}", f"{counts.quarantined:,}")
+        segments = Table(title="activate", title_justify="left")
+        segments.add_column("segment")
+        segments.add_column("customers", justify="right")
+        for name, size in sorted(self.segments.items()):
+            segments.add_row(name, f"{size:,}")
+        sends = Table(title=" ", title_justify="left")
+        for column in ("destination", "rows sent", "failed"):
+            sends.add_column(column, justify="left" if column == "destination" else "right")
+        for destination in sorted(self.rows_sent.keys() | self.rows_failed.keys()):
+            sends.add_row(destination, f"{self.rows_sent.get(destination, 0):,}", f"{self.rows_failed.get(destination, 0):,}")
+        lines = [
+            f"cdp run {self.run_id[:8]} {status}"
+            + (" (generated the demo universe first)" if self.generated else ""),
+            sources,
+            f"merge: {self.records:,} source records resolved into [bold]{self.customers:,}[/bold] customers; "
+            f"{self.customer_ids_changed:,} records changed customer id",
+            segments,
+            sends,
+            "time: " + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in self.seconds.items()),
+            *(f"[red]failed:[/red] {failure}" for failure in self.failures),
+            f"log: {self.log_path}" if self.log_path else "",
+        ]
+        return Group(*lines)
+
+
+def run_pipeline(
+    *,
+    persons: int = DEFAULT_PERSONS,
+    seed: int = DEFAULT_SEED,
+    data_dir: Path | None = None,
+    warehouse: Path | None = None,
+    dagster_home: Path | None = None,
+    console: Console | None = None,
+) -> PipelineReport:
+    """Generate the demo universe if needed, run the nightly job in-process, report on it."""
+    console = console or Console(stderr=True)
+    _pin_paths(data_dir, warehouse)
+    data_dir, warehouse = settings.data_dir(), settings.warehouse_path()
+    generated = ensure_universe(data_dir, persons, seed, console)
+    ids_before = customer_ids(warehouse)
+
+    with console.status("parsing the dbt project ..."):
+        from dagster_project.dbt_assets import cdp_project, prepare_manifest
+
+        prepare_manifest(cdp_project(), force=True)  # a segment added since the last parse gets its sync assets
+        from dagster_project.definitions import NIGHTLY_JOB, defs
+        from dagster_project.instance import PID_TAG, local_instance
+
+        job = defs().resolve_job_def(NIGHTLY_JOB)
+        instance = local_instance(dagster_home)
+
+    from dagster._core.utils import make_new_run_id
+
+    run_id = make_new_run_id()
+    log_path = run_log_path(run_id)
+    # dbt and dlt print their own logs; they go to the run log, the console keeps the progress bar.
+    with StepProgress(console, total=len(job.graph.nodes)) as progress, log_path.open("w") as log_file, \
+            contextlib.redirect_stdout(log_file):
+        instance.add_event_listener(run_id, progress.on_event)
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            tags={PID_TAG: str(os.getpid())},
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
+    report = report_from_events(instance, run_id, result.success)
+    report.generated, report.log_path = generated, log_path
+    report.records, report.customers = resolution_counts(warehouse)
+    ids_after = customer_ids(warehouse)
+    report.customer_ids_changed = sum(
+        1 for record, customer in ids_after.items() if record in ids_before and ids_before[record] != customer
+    )
+    report.segments = segment_sizes(warehouse, segment_relations())
+    return report
+
+
+def run_log_path(run_id: str) -> Path:
+    """<warehouse folder>/logs/run-<run id>.log: next to the data it describes."""
+    folder = settings.warehouse_path().parent / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"run-{run_id[:8]}.log"
+
+
+def _pin_paths(data_dir: Path | None, warehouse: Path | None) -> None:
+    """Options win over the environment; dbt and the assets read the same variables."""
+    if data_dir:
+        os.environ["CDP_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
+    if warehouse:
+        os.environ["CDP_WAREHOUSE"] = str(Path(warehouse).expanduser().resolve())
+    settings.export_environment()
+
+
+def ensure_universe(data_dir: Path, persons: int, seed: int, console: Console) -> bool:
+    """Write the demo universe when the data dir has none (no manifest.json); True if it did."""
+    if (data_dir / "manifest.json").exists():
+        return False
+    from cdp.demo.universe import generate
+
+    with console.status(f"generating a demo universe of {persons:,} persons into {data_dir} ..."):
+        generate(data_dir, persons=persons, seed=seed)
+    return True
+
+
+class StepProgress:
+    """A rich progress bar over the job's steps, fed by the run's events as they happen."""
+
+    def __init__(self, console: Console, total: int):
+        self._progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+            TimeElapsedColumn(),
+            # bound to the stream of now, before stdout is sent to the run log
+            console=Console(file=console.file, force_terminal=console.is_terminal),
+            transient=True, redirect_stdout=False, redirect_stderr=False,
+        )
+        self._task = self._progress.add_task("starting", total=total or None)
+
+    def __enter__(self) -> StepProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+    def on_event(self, entry) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        if event.event_type_value == "STEP_START":
+            self._progress.update(self._task, description=f"{_stage_of(event.step_key)}: {event.step_key}")
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            self._progress.advance(self._task)
+        elif event.event_type_value == "ASSET_MATERIALIZATION" and event.step_key == "dbt_build":
+            self._progress.update(self._task, description=f"dbt build: {event.asset_key.to_user_string()}")
+
+
+def _stage_of(step_key: str | None) -> str:
+    return next((stage for prefix, stage in STAGES.items() if (step_key or "").startswith(prefix)), "other")
+
+
+def report_from_events(instance, run_id: str, success: bool) -> PipelineReport:
+    """Rows per source and per destination from the assets' metadata, time per stage from step events."""
+    from dagster import DagsterEventType
+
+    report = PipelineReport(run_id=run_id, success=success)
+    started: dict[str, float] = {}
+    seconds: dict[str, float] = defaultdict(float)
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            started[event.step_key] = entry.timestamp
+        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            seconds[_stage_of(event.step_key)] += entry.timestamp - started.get(event.step_key, entry.timestamp)
+            if event.event_type == DagsterEventType.STEP_FAILURE:
+                error = event.step_failure_data.error
+                report.failures.append(f"{event.step_key}: {error.message.strip() if error else 'unknown error'}")
+        elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            _count_materialization(report, event)
+    report.seconds = {stage: seconds[stage] for stage in STAGES.values() if stage in seconds}
+    return report
+
+
+def _count_materialization(report: PipelineReport, event) -> None:
+    path = event.asset_key.path
+    metadata = {key: value.value for key, value in event.step_materialization_data.materialization.metadata.items()}
+    if path[0] == "dlt":
+        counts = report.sources.setdefault(path[1], SourceCounts())
+        counts.loaded += int(metadata.get("rows_loaded", 0))
+        counts.quarantined += int(metadata.get("rows_quarantined", 0))
+    elif path[0] == "sync":
+        destination = metadata.get("destination", path[-1])
+        report.rows_sent[destination] = report.rows_sent.get(destination, 0) + int(metadata.get("rows_sent", 0))
+        report.rows_failed[destination] = report.rows_failed.get(destination, 0) + int(metadata.get("rows_failed", 0))
+
+
+def _read_only(warehouse: Path):
+    return duckdb.connect(str(warehouse), read_only=True) if warehouse.exists() else None
+
+
+def customer_ids(warehouse: Path) -> dict[tuple[str, str], str]:
+    """(source, source_record_id) -> customer_id, as resolved by the last build (empty before the first)."""
+    connection = _read_only(warehouse)
+    if connection is None:
+        return {}
+    with connection:
+        try:
+            rows = connection.execute(
+                "select source, source_record_id, customer_id from identity.record_customers"
+            ).fetchall()
+        except duckdb.CatalogException:
+            return {}
+    return {(source, record): customer for source, record, customer in rows}
+
+
+def resolution_counts(warehouse: Path) -> tuple[int, int]:
+    connection = _read_only(warehouse)
+    if connection is None:
+        return 0, 0
+    with connection:
+        try:
+            return connection.execute(
+                "select count(*), count(distinct customer_id) from marts.customer_identities"
+            ).fetchone()
+        except duckdb.CatalogException:
+            return 0, 0
+
+
+def segment_relations() -> dict[str, str]:
+    """Segment model name -> its relation, for every segment dbt materializes (from the manifest)."""
+    import json
+
+    from dagster_project.dbt_assets import cdp_project, layer_of
+
+    manifest = json.loads(cdp_project().manifest_path.read_text(encoding="utf-8"))
+    return {
+        node["name"]: node["relation_name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and layer_of(node) == "segments" and node.get("relation_name")
+    }
+
+
+def segment_sizes(warehouse: Path, relations: dict[str, str]) -> dict[str, int]:
+    """Rows (= customers) in each segment table; a segment that was not built is left out."""
+    connection = _read_only(warehouse)
+    if connection is None:
+        return {}
+    sizes = {}
+    with connection:
+        for name, relation in relations.items():
+            try:
+                sizes[name] = connection.execute(f"select count(*) from {relation}").fetchone()[0]
+            except duckdb.CatalogException:
+                continue
+    return sizes

@@ -1,0 +1,30 @@
+"""`cdp run`: the command-line face of cdp/pipeline.py (light to import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def run(
+    persons: int = typer.Option(5_000, "--persons", help="Persons in the demo universe, when one must be generated."),
+    seed: int = typer.Option(42, "--seed", help="Seed of the demo universe, when one must be generated."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Source data folder; default CDP_DATA_DIR (data/demo)."),
+    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="DuckDB file; default CDP_WAREHOUSE (warehouse/cdp.duckdb)."),
+) -> None:
+    """Run the whole nightly pipeline now, in-process: ingest -> dbt build (identity) -> syncs, then a summary.
+
+    Generates the demo universe first when the data folder has none. Runs are recorded in
+    $DAGSTER_HOME (default .dagster_home/), so `dagster dev` shows them.
+    """
+    from rich.console import Console
+
+    from cdp.pipeline import run_pipeline
+
+    console = Console()
+    report = run_pipeline(persons=persons, seed=seed, data_dir=data_dir, warehouse=warehouse, console=console)
+    console.print(report.render())
+    if not report.success:
+        raise typer.Exit(1)

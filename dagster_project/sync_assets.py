@@ -1,0 +1,75 @@
+"""Sync assets: one per sync declared in a segment model's YAML (`meta.syncs`), built from
+the dbt manifest, each downstream of its segment model. A new segment needs no Python.
+
+The sync engine itself is `cdp.activate` (no Dagster in it); these assets only call it.
+"""
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator
+
+from cdp.activate.specs import SyncSpec, specs_from_manifest
+from dagster_project.resources import CdpPaths
+
+GROUP = "activate"
+
+
+def sync_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["sync", name])
+
+
+def build_sync_assets(
+    manifest_path: Path, translator: DagsterDbtTranslator, *, pool: str
+) -> list[dg.AssetsDefinition]:
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    return [
+        _sync_asset(spec, _segment_key(manifest, spec, translator), pool)
+        for spec in specs_from_manifest(manifest, source=str(manifest_path))
+    ]
+
+
+def _segment_key(manifest: Mapping[str, Any], spec: SyncSpec, translator: DagsterDbtTranslator) -> dg.AssetKey:
+    """The asset of the model declaring the sync, named by the one dbt translator."""
+    unique_id = next(
+        unique_id
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["name"] == spec.model
+    )
+    return translator.get_asset_spec(manifest, unique_id, None).key
+
+
+def _sync_asset(spec: SyncSpec, segment_key: dg.AssetKey, pool: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=sync_key(spec.name),
+        deps=[segment_key],
+        group_name=GROUP,
+        kinds={spec.destination},
+        tags={"destination": spec.destination, "mode": spec.mode},
+        description=f"{spec.mode} of segment {spec.model} to {spec.destination}",
+        pool=pool,
+    )
+    def run_declared_sync(context: AssetExecutionContext, cdp_paths: CdpPaths) -> dg.MaterializeResult:
+        from cdp.activate import run_sync
+
+        result = run_sync(cdp_paths.warehouse_path(), spec)
+        context.log.info(f"{spec.name}: {result}")
+        return dg.MaterializeResult(metadata=result_metadata(result))
+
+    return run_declared_sync
+
+
+def result_metadata(result: Any) -> dict[str, Any]:
+    """The scalar fields of a SyncResult (counts, status, run id) as asset metadata."""
+    if dataclasses.is_dataclass(result):
+        fields = dataclasses.asdict(result)
+    elif hasattr(result, "model_dump"):
+        fields = result.model_dump()
+    else:
+        fields = dict(vars(result))
+    return {key: value for key, value in fields.items() if isinstance(value, (bool, int, float, str))}

@@ -1,0 +1,1 @@
+select crm_id, email from {{ source('raw_crm', 'contacts') }}
