@@ -1,0 +1,58 @@
+"""`cdp sync`: send the segments to their destinations (or show what would be sent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def sync(
+    select: Annotated[
+        list[str] | None, typer.Option("--select", "-s", help="Sync name (repeatable); default: every declared sync.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be added, updated and removed; send nothing.")] = False,
+    full_resync: Annotated[
+        bool, typer.Option("--full-resync", help="Send every row again (no deletes fired).")
+    ] = False,
+    manifest: Annotated[
+        Path | None, typer.Option(help="dbt manifest to read the syncs from (default: dbt_project/target/manifest.json).")
+    ] = None,
+    sample: Annotated[int, typer.Option(help="Rows shown per operation in a dry run.")] = 3,
+) -> None:
+    """Sync segments to their destinations (reverse ETL). Credentials come from environment variables."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cdp import settings
+    from cdp.activate import load_sync_specs, run_sync
+    from cdp.errors import CdpError
+
+    specs = load_sync_specs(manifest or settings.DBT_PROJECT_DIR / "target" / "manifest.json")
+    if select:
+        unknown = sorted(set(select) - {spec.name for spec in specs})
+        if unknown:
+            raise CdpError(f"--select: no sync named {', '.join(unknown)}; declared: {', '.join(s.name for s in specs)}")
+        specs = [spec for spec in specs if spec.name in select]
+    console = Console()
+    table = Table(title="dry run: nothing sent" if dry_run else "syncs")
+    for column in ("sync", "destination", "status", "add", "update", "remove", "failed", "no consent", "note"):
+        table.add_column(column, justify="right" if column in ("add", "update", "remove", "failed", "no consent") else "left")
+    failed = False
+    for spec in specs:
+        result = run_sync(settings.warehouse_path(), spec, dry_run=dry_run, full_resync=full_resync)
+        counts = (
+            (result.planned.get("add", 0), result.planned.get("update", 0), result.planned.get("remove", 0) + result.planned.get("clear", 0))
+            if dry_run
+            else (result.added, result.updated, result.removed)
+        )
+        table.add_row(spec.name, spec.destination, result.status, *map(str, counts), str(result.failed), str(result.skipped_consent), result.message)
+        failed |= result.status == "failed"
+        if dry_run:
+            for operation, rows in result.sample.items():
+                for primary_key, record in rows[:sample]:
+                    console.print(f"  {spec.name} {operation} {primary_key}: {record}", markup=False, highlight=False)
+    console.print(table)
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,70 @@
+"""File destination: one CSV or Parquet file per sync and run, holding the changes.
+
+Settings (sync `config`): `format` (csv, default, or parquet), `folder` (default: the
+`exports/` folder next to the warehouse file, or CDP_EXPORT_DIR). Each row carries its
+`_operation` (add, update, remove, clear) so a downstream job can apply the changes.
+The file appears under its final name only once it is completely written (temp file then
+rename), which is the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from cdp.activate.destinations.base import Destination, SyncRow
+from cdp.errors import CdpError
+
+
+class FileDestination(Destination):
+    batch_size: ClassVar[int] = 5_000_000  # one file per run for any realistic segment
+    supported_operations = frozenset({"upsert", "remove", "clear"})
+    mixed_operations = True
+    partial_failure = "none: the whole file is written or nothing is"
+    clears_field_with = "a row with _operation=clear and empty fields"
+
+    def folder(self) -> Path:
+        configured = self.config("folder") or self.context.env.get("CDP_EXPORT_DIR")
+        return Path(configured) if configured else self.context.warehouse_path.parent / "exports"
+
+    def file_format(self) -> str:
+        file_format = str(self.config("format", "csv")).lower()
+        if file_format not in ("csv", "parquet"):
+            raise CdpError(f"sync {self.spec.name}: config.format: {file_format!r} is not csv or parquet")
+        return file_format
+
+    def open(self) -> None:
+        self.file_format()  # fail before sending anything
+        self.part = 0
+
+    def prepare(self, row: SyncRow) -> dict[str, Any]:
+        clear = row.operation == "clear"
+        values = {name: None if clear else value for name, value in row.fields.items()}
+        return {"_operation": row.operation, self.spec.primary_key: row.primary_key, **row.identifiers, **values}
+
+    def item_size(self, item: Any) -> int:
+        return 0  # no payload limit
+
+    def send(self, operation: str, items: list[dict[str, Any]]) -> dict[int, str]:
+        file_format = self.file_format()
+        folder = self.folder() / self.spec.name
+        folder.mkdir(parents=True, exist_ok=True)
+        self.part += 1
+        suffix = "" if self.part == 1 else f"_part{self.part}"
+        target = folder / f"{self.context.started_at}_{self.context.run_id[:8]}{suffix}.{file_format}"
+        table = pa.Table.from_pylist(items)
+        partial = target.with_name(target.name + ".partial")
+        if file_format == "csv":
+            pa_csv.write_csv(table, partial)
+        else:
+            pq.write_table(table, partial)
+        os.replace(partial, target)
+        return {}
+
+
+DESTINATION = FileDestination

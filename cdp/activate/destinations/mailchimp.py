@@ -1,0 +1,87 @@
+"""Mailchimp audience (list) members, via the Marketing API 3.0.
+
+Settings: MAILCHIMP_API_KEY (env; its "-usN" suffix names the data centre),
+`config.list_id`; MAILCHIMP_BASE_URL overrides https://<dc>.api.mailchimp.com/3.0.
+
+- Upsert: POST /lists/{list_id} (batch subscribe, <= 500 members per call) with
+  `update_existing: true`. Members get `status_if_new: subscribed` and never a `status`,
+  so someone who unsubscribed in Mailchimp is updated but never resubscribed.
+  Field mapping keys are merge tags (upper-cased: first_name -> FIRST_NAME).
+- Partial failure: 200 with an `errors` array naming the email_address of each refused member.
+- Clear: merge fields set to "" (Mailchimp's empty value).
+- Remove: DELETE /lists/{list_id}/members/{subscriber_hash} (archive), where the hash is
+  the MD5 of the lowercased email; one call per member.
+- Consent purpose: email marketing. At most 10 simultaneous connections.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import httpx
+
+from cdp.activate.delivery import BatchRejected, RateLimit
+from cdp.activate.destinations.base import Destination, SyncRow
+from cdp.activate.normalize import IdentifierError, mailchimp_member_hash, normalize_email
+
+
+class MailchimpDestination(Destination):
+    batch_size: ClassVar[int] = 500
+    max_payload_bytes: ClassVar[int | None] = 10_000_000
+    rate_limits = (RateLimit(10, 1),)
+    concurrency: ClassVar[int] = 10
+    consent_purpose = "email_marketing"
+    credential_env = ("MAILCHIMP_API_KEY",)
+    base_url_env = "MAILCHIMP_BASE_URL"
+    required_config = ("list_id",)
+    supported_operations = frozenset({"upsert", "remove", "clear"})
+    partial_failure = "200 with errors[] (email_address, error, error_code)"
+    clears_field_with = 'merge field set to ""'
+
+    @property
+    def default_base_url(self) -> str:  # type: ignore[override]
+        data_centre = self.secret("MAILCHIMP_API_KEY").rpartition("-")[2] or "us1"
+        return f"https://{data_centre}.api.mailchimp.com/3.0"
+
+    def open(self) -> None:
+        super().open()
+        self.sender.client.auth = httpx.BasicAuth("cdp", self.secret("MAILCHIMP_API_KEY"))
+
+    def prepare(self, row: SyncRow) -> dict[str, Any]:
+        email = row.identifier("email")
+        if email is None:
+            raise IdentifierError("no email")
+        email = normalize_email(str(email))
+        if row.operation == "remove":
+            return {"email_address": email}
+        merge_fields = {
+            name.upper(): "" if row.operation == "clear" or value is None else value for name, value in row.fields.items()
+        }
+        return {"email_address": email, "status_if_new": "subscribed", "merge_fields": merge_fields}
+
+    def send(self, operation: str, items: list[dict[str, Any]]) -> dict[int, str]:
+        list_id = self.config("list_id")
+        if operation == "remove":
+            return self._archive(list_id, items)
+        response = self.post(f"/lists/{list_id}", json={"members": items, "update_existing": True})
+        position = {item["email_address"]: index for index, item in enumerate(items)}
+        failures: dict[int, str] = {}
+        for error in response.json().get("errors") or []:
+            index = position.get(str(error.get("email_address", "")).lower())
+            if index is not None:
+                failures[index] = f"{error.get('error_code', '')}: {error.get('error', 'refused')}".strip(": ")
+        return failures
+
+    def _archive(self, list_id: str, items: list[dict[str, Any]]) -> dict[int, str]:
+        failures: dict[int, str] = {}
+        for index, item in enumerate(items):
+            member = mailchimp_member_hash(item["email_address"])
+            try:
+                self.sender.request("DELETE", f"/lists/{list_id}/members/{member}")
+            except BatchRejected as error:
+                if not str(error).startswith("404"):  # already gone is what we wanted
+                    failures[index] = str(error)
+        return failures
+
+
+DESTINATION = MailchimpDestination

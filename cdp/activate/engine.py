@@ -1,0 +1,270 @@
+"""Run one sync: plan the diff, deliver it in acknowledged batches, record what happened.
+
+The contract (docs/architecture.md section 4): nothing is marked sent that the destination
+did not acknowledge, and state is committed per acknowledged batch. A crash mid-sync
+therefore leaves the acknowledged batches recorded; the next run plans only the rest,
+so the destination ends where a clean run would have left it without anything that was
+already acknowledged being sent again.
+
+Batches of one sync are sent by a small pool of threads (the destination's concurrency);
+the warehouse is written only from the calling thread, as each batch completes, and a
+new batch is handed out only once a slot is free, so at most `concurrency` batches are
+ever unacknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cdp.activate import diff, state
+from cdp.activate.delivery import BatchRejected, DeliveryFailed, DeliveryPolicy, batched
+from cdp.activate.destinations import destination_class
+from cdp.activate.destinations.base import Destination, RunContext, SyncRow
+from cdp.activate.normalize import IdentifierError
+from cdp.activate.specs import SyncSpec
+
+log = logging.getLogger(__name__)
+
+# Which plan operations travel together, and the operation the destination is asked to do.
+OPERATION_GROUPS = ((("remove",), "remove"), (("clear",), "clear"), (("add", "update"), "upsert"))
+ALL_OPERATIONS = ("remove", "clear", "add", "update")
+
+
+@dataclass
+class SyncResult:
+    """What one run of one sync did (or, in a dry run, would do)."""
+
+    sync_name: str
+    destination: str
+    model: str
+    run_id: str
+    status: str = "success"  # success | partial | failed | skipped | dry_run
+    message: str = ""
+    dry_run: bool = False
+    full_resync: bool = False
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    failed: int = 0
+    skipped_consent: int = 0
+    requests: int = 0
+    duration_s: float = 0.0
+    planned: dict[str, int] = field(default_factory=dict)
+    sample: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def count(self, outcome: state.Outcome) -> None:
+        if outcome.error is not None:
+            self.failed += 1
+        elif outcome.operation == "add":
+            self.added += 1
+        elif outcome.operation == "update":
+            self.updated += 1
+        else:
+            self.removed += 1
+
+
+@dataclass
+class _Pending:
+    """A planned row on its way: what to record once the destination answers."""
+
+    row: SyncRow
+    checksum: str | None
+    record: str
+
+
+def run_sync(
+    warehouse_path: str | Path,
+    spec: SyncSpec,
+    *,
+    dry_run: bool = False,
+    full_resync: bool = False,
+    env: Mapping[str, str] | None = None,
+    policy: DeliveryPolicy | None = None,
+) -> SyncResult:
+    """Run one sync against the warehouse. Secrets come from `env` (default: os.environ)."""
+    import os
+
+    started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    run_id = uuid.uuid4().hex
+    context = RunContext(
+        run_id=run_id,
+        started_at=started.strftime("%Y%m%dT%H%M%SZ"),
+        warehouse_path=Path(warehouse_path),
+        env=os.environ if env is None else env,
+        policy=policy or DeliveryPolicy(),
+    )
+    destination = destination_class(spec.destination)(spec, context)
+    result = SyncResult(
+        sync_name=spec.name, destination=spec.destination, model=spec.model, run_id=run_id,
+        dry_run=dry_run, full_resync=full_resync,
+    )
+    with duckdb.connect(str(warehouse_path)) as con:
+        state.ensure_schema(con)
+        try:
+            _run(con, spec, destination, result, dry_run=dry_run, full_resync=full_resync)
+        finally:
+            result.duration_s = time.perf_counter() - clock
+            result.requests = destination.requests_sent
+            _record_run(con, spec, result, started)
+    log.info(
+        "sync %s -> %s: %s (added %d, updated %d, removed %d, failed %d, skipped for consent %d) %s",
+        spec.name, spec.destination, result.status, result.added, result.updated, result.removed,
+        result.failed, result.skipped_consent, result.message,
+    )
+    return result
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    spec: SyncSpec,
+    destination: Destination,
+    result: SyncResult,
+    *,
+    dry_run: bool,
+    full_resync: bool,
+) -> None:
+    unsupported = destination.unsupported_reason()
+    if unsupported:
+        result.status, result.message = "skipped", unsupported
+        return
+    plan = diff.compute_plan(
+        con, spec,
+        consent_purpose=destination.consent_purpose,
+        full_resync=full_resync,
+        membership_ttl_days=destination.membership_ttl_days,
+    )
+    result.planned, result.skipped_consent = plan.counts, plan.skipped_consent
+    missing = destination.missing_settings()
+    if dry_run:
+        result.status = "dry_run"
+        result.sample = diff.plan_sample(con)
+        result.message = f"not configured: {', '.join(missing)}" if missing else ""
+        return
+    if missing:
+        result.status, result.message = "skipped", f"not configured: {', '.join(missing)}"
+        return
+    destination.open()
+    try:
+        _deliver(con, spec, destination, result)
+    finally:
+        destination.close()
+    if result.status == "success" and result.failed:
+        result.status = "partial"
+
+
+def _pending_rows(con: duckdb.DuckDBPyConnection, operations: tuple[str, ...]) -> Iterator[_Pending]:
+    for primary_key, operation, record, checksum in diff.plan_rows(con, operations):
+        mapped = json.loads(record)
+        row = SyncRow(primary_key, operation, mapped.get("identifiers") or {}, mapped.get("fields") or {})
+        yield _Pending(row=row, checksum=checksum, record=record)
+
+
+def _deliver(con: duckdb.DuckDBPyConnection, spec: SyncSpec, destination: Destination, result: SyncResult) -> None:
+    groups = [(ALL_OPERATIONS, "mixed")] if destination.mixed_operations else OPERATION_GROUPS
+    for operations, destination_operation in groups:
+        if result.status == "failed":
+            return
+        rejected: list[state.Outcome] = []
+        prepared = _prepared(con, destination, operations, rejected)
+        batches = batched(prepared, destination.batch_size, destination.max_payload_bytes, lambda pair: destination.item_size(pair[1]))
+        _send_batches(con, spec, destination, destination_operation, batches, result, rejected)
+        _commit(con, spec, result, rejected)
+
+
+def _prepared(con, destination: Destination, operations, rejected: list[state.Outcome]):
+    """(pending, item) pairs; rows whose identifiers cannot be normalised are failures, not sent."""
+    for pending in _pending_rows(con, operations):
+        try:
+            yield pending, destination.prepare(pending.row)
+        except IdentifierError as error:
+            rejected.append(_outcome(pending, f"identifier: {error}"))
+
+
+def _send_batches(con, spec, destination: Destination, operation: str, batches, result: SyncResult, rejected) -> None:
+    with ThreadPoolExecutor(max_workers=destination.concurrency, thread_name_prefix=f"sync-{spec.name}") as pool:
+        in_flight: dict[Future, list] = {}
+
+        def settle(done: set[Future]) -> None:
+            for future in done:
+                batch = in_flight.pop(future)
+                errors, fatal = future.result()
+                _commit(con, spec, result, [_outcome(pending, error) for (pending, _), error in zip(batch, errors)])
+                if fatal:
+                    result.status, result.message = "failed", fatal
+
+        for batch in batches:
+            if len(in_flight) >= destination.concurrency:
+                settle(wait(in_flight, return_when=FIRST_COMPLETED).done)
+            if result.status == "failed":
+                break  # the destination is down: leave the rest for the next run
+            in_flight[pool.submit(_deliver_batch, destination, operation, [item for _, item in batch])] = batch
+            if len(rejected) >= 10_000:
+                _commit(con, spec, result, rejected)
+        settle(set(in_flight))
+
+
+def _deliver_batch(destination: Destination, operation: str, items: list[Any]) -> tuple[list[str | None], str | None]:
+    """Per-item errors (None = acknowledged), and a fatal message when retries ran out.
+
+    A batch the destination refuses as a whole is split in halves until the bad rows are
+    isolated, so one bad row does not hold back the rest.
+    """
+    try:
+        failures = destination.send(operation, items)
+        return [failures.get(index) for index in range(len(items))], None
+    except BatchRejected as error:
+        if len(items) == 1:
+            return [f"rejected: {error}"], None
+        middle = len(items) // 2
+        first, first_fatal = _deliver_batch(destination, operation, items[:middle])
+        if first_fatal:
+            return first + [first_fatal] * (len(items) - middle), first_fatal
+        second, second_fatal = _deliver_batch(destination, operation, items[middle:])
+        return first + second, second_fatal
+    except DeliveryFailed as error:
+        return [str(error)] * len(items), str(error)
+    except Exception as error:  # an answer we do not understand is not an acknowledgement
+        message = f"unexpected {type(error).__name__}: {error}"
+        return [message] * len(items), message
+
+
+def _outcome(pending: _Pending, error: str | None) -> state.Outcome:
+    return state.Outcome(pending.row.primary_key, pending.row.operation, pending.checksum, pending.record, error)
+
+
+def _commit(con, spec: SyncSpec, result: SyncResult, outcomes: list[state.Outcome]) -> None:
+    state.record_batch(con, result.run_id, spec.name, outcomes)
+    for outcome in outcomes:
+        result.count(outcome)
+    outcomes.clear()
+
+
+def _record_run(con: duckdb.DuckDBPyConnection, spec: SyncSpec, result: SyncResult, started: datetime) -> None:
+    planned = result.planned if result.dry_run else {}
+    con.execute(
+        f"""
+        insert into reverse_etl.sync_runs values (
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz at time zone 'UTC', {diff.NOW_UTC}, ?, ?, ?, ?, ?, ?, ?
+        )
+        """,
+        [
+            result.run_id, spec.name, spec.model, spec.destination, spec.mode, result.full_resync, result.dry_run,
+            result.status, result.message, started,
+            result.duration_s,
+            planned.get("add", result.added), planned.get("update", result.updated),
+            planned.get("remove", 0) + planned.get("clear", 0) if result.dry_run else result.removed,
+            result.failed, result.skipped_consent, result.requests,
+        ],
+    )

@@ -1,0 +1,93 @@
+"""Test warehouses for the sync engine: a small segment and marts.customer_360 with consent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cdp.activate.delivery import DeliveryPolicy
+from cdp.activate.specs import SyncSpec
+
+CUSTOMER_360_COLUMNS = (
+    "customer_id varchar, email varchar, phone varchar, country varchar, "
+    "consent_email_marketing boolean, consent_ads boolean, email_unsubscribed boolean"
+)
+
+
+def person(number: int, **overrides) -> dict:
+    """One customer with every consent given; override what a test needs."""
+    return {
+        "customer_id": f"C{number:012x}",
+        "email": f"person{number}@example.com",
+        "phone": f"+3161234{number:04d}",
+        "country": "NL",
+        "first_name": f"First{number}",
+        "product_name": f"Boot {number}",
+        "consent_email_marketing": True,
+        "consent_ads": True,
+        "email_unsubscribed": False,
+        **overrides,
+    }
+
+
+class TestWarehouse:
+    """A DuckDB file with marts.customer_360 and segments.test_segment, rewritable per run."""
+
+    __test__ = False
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, people: list[dict]) -> None:
+        with duckdb.connect(str(self.path)) as con:
+            con.execute("create schema if not exists marts; create schema if not exists segments")
+            con.execute(f"create or replace table marts.customer_360 ({CUSTOMER_360_COLUMNS})")
+            con.execute(
+                "create or replace table segments.test_segment "
+                "(customer_id varchar, email varchar, phone varchar, country varchar, first_name varchar, product_name varchar)"
+            )
+            for p in people:
+                con.execute(
+                    "insert into marts.customer_360 values (?, ?, ?, ?, ?, ?, ?)",
+                    [p["customer_id"], p["email"], p["phone"], p["country"], p["consent_email_marketing"], p["consent_ads"], p["email_unsubscribed"]],
+                )
+                if p.get("in_segment", True):
+                    con.execute(
+                        "insert into segments.test_segment values (?, ?, ?, ?, ?, ?)",
+                        [p["customer_id"], p["email"], p["phone"], p["country"], p["first_name"], p["product_name"]],
+                    )
+
+    def query(self, sql: str, params=None) -> list[tuple]:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> TestWarehouse:
+    return TestWarehouse(tmp_path / "test.duckdb")
+
+
+def make_spec(**overrides) -> SyncSpec:
+    values = {
+        "name": "test_sync",
+        "destination": "file",
+        "mode": "mirror",
+        "primary_key": "customer_id",
+        "identifiers": {"email": "email", "phone": "phone"},
+        "fields": {"first_name": "first_name", "product_name": "product_name"},
+        "model": "test_segment",
+        "relation": '"segments"."test_segment"',
+        **overrides,
+    }
+    return SyncSpec(**values)
+
+
+# Fast retries: tests never wait long (and assert nothing about time).
+FAST = DeliveryPolicy(max_attempts=4, backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=0.5)
+
+
+@pytest.fixture
+def fast_policy() -> DeliveryPolicy:
+    return DeliveryPolicy(max_attempts=4, backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=0.5)
