@@ -239,8 +239,9 @@ def _count_materialization(report: PipelineReport, event) -> None:
         counts.quarantined += int(metadata.get("rows_quarantined", 0))
     elif path[0] == "sync":
         destination = metadata.get("destination", path[-1])
-        report.rows_sent[destination] = report.rows_sent.get(destination, 0) + int(metadata.get("rows_sent", 0))
-        report.rows_failed[destination] = report.rows_failed.get(destination, 0) + int(metadata.get("rows_failed", 0))
+        sent = sum(int(metadata.get(outcome, 0)) for outcome in ("added", "updated", "removed"))
+        report.rows_sent[destination] = report.rows_sent.get(destination, 0) + sent
+        report.rows_failed[destination] = report.rows_failed.get(destination, 0) + int(metadata.get("failed", 0))
 
 
 def _read_only(warehouse: Path):

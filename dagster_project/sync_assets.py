@@ -58,8 +58,12 @@ def _sync_asset(spec: SyncSpec, segment_key: dg.AssetKey, pool: str) -> dg.Asset
         from cdp.activate import run_sync
 
         result = run_sync(cdp_paths.warehouse_path(), spec)
-        context.log.info(f"{spec.name}: {result}")
-        return dg.MaterializeResult(metadata=result_metadata(result))
+        metadata = result_metadata(result)
+        if result.status == "failed":  # nothing could be sent: fail the step so it is retried and reported
+            raise dg.Failure(description=f"sync {spec.name}: {result.message}", metadata=metadata)
+        if result.status != "success":  # partial: failed rows are retried next run; skipped: not configured
+            context.log.warning(f"sync {spec.name}: {result.status}: {result.message}")
+        return dg.MaterializeResult(metadata=metadata)
 
     return run_declared_sync
 

@@ -155,8 +155,8 @@ WEB_EVENTS = [
 ]
 
 
-def test_ingest_to_segment_executes_in_process_and_reports(fixture_defs, tmp_path, monkeypatch):
-    """dlt asset -> dbt build -> segment for real (syncs are covered by the whole-pipeline test)."""
+def test_ingest_to_sync_executes_in_process_and_a_second_run_sends_nothing(fixture_defs, tmp_path, monkeypatch):
+    """dlt asset -> dbt build -> segment -> file sync, for real, twice."""
     from cdp.pipeline import report_from_events
     from dagster_project.instance import local_instance
 
@@ -167,18 +167,23 @@ def test_ingest_to_segment_executes_in_process_and_reports(fixture_defs, tmp_pat
     monkeypatch.setenv("CDP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CDP_WAREHOUSE", str(warehouse))
     instance = local_instance(tmp_path / "dagster_home")
+    job = fixture_defs.resolve_job_def(definitions.NIGHTLY_JOB)
+    selection = [key(k) for k in ("dlt/web/events", "staging/stg_web__signups", "segments/signups", "sync/signups_file")]
 
-    result = fixture_defs.resolve_job_def(definitions.NIGHTLY_JOB).execute_in_process(
-        instance=instance,
-        asset_selection=[key("dlt/web/events"), key("staging/stg_web__signups"), key("segments/signups")],
-    )
+    first = job.execute_in_process(instance=instance, asset_selection=selection)
+    second = job.execute_in_process(instance=instance, asset_selection=selection)
 
-    assert result.success
+    assert first.success and second.success
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         assert connection.execute("select customer_id, email from main_segments.signups").fetchall() == [
             ("a1", "ann@example.com")
         ]
-    report = report_from_events(instance, result.run_id, result.success)
-    assert report.sources["web"].loaded == 2 and report.sources["web"].quarantined == 1
-    assert set(report.seconds) == {"ingest", "dbt build"}
+    exports = sorted((tmp_path / "exports" / "signups_file").iterdir())
+    assert len(exports) == 1 and "ann@example.com" in exports[0].read_text()
+    report = report_from_events(instance, first.run_id, first.success)
+    assert (report.sources["web"].loaded, report.sources["web"].quarantined) == (2, 1)
+    assert report.rows_sent == {"file": 1} and report.rows_failed == {"file": 0}
+    assert set(report.seconds) == {"ingest", "dbt build", "syncs"}
     assert report.failures == []
+    again = report_from_events(instance, second.run_id, second.success)
+    assert (again.sources["web"].loaded, again.rows_sent) == (0, {"file": 0})
