@@ -45,9 +45,15 @@ def _register() -> None:
     # Each phase adds its lines here, e.g.:
     #   from cdp.demo.cli import generate
     #   app.command("generate", rich_help_panel="Collect")(generate)
+    from cdp.demo.cli import generate
+
+    app.command("generate", rich_help_panel="Collect")(generate)
     from ingest.cli import ingest
 
     app.command("ingest", rich_help_panel="Collect")(ingest)
+    from cdp.activate.cli import sync
+
+    app.command("sync", rich_help_panel="Activate")(sync)
     from dagster_project.cli import run
 
     app.command("run", rich_help_panel="Run")(run)
