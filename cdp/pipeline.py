@@ -50,6 +50,7 @@ class PipelineReport:
     rows_failed: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     failures: list[str] = field(default_factory=list)
+    syncs_skipped: list[str] = field(default_factory=list)
     log_path: Path | None = None  # dbt's and dlt's own output for this run
 
     @property
@@ -57,37 +58,46 @@ class PipelineReport:
         return sum(counts.loaded for counts in self.sources.values())
 
     def render(self):
+        """Three small tables side by side, then one line each for merge, time and problems."""
+        from rich.columns import Columns
         from rich.console import Group
         from rich.table import Table
 
-        status = "[green]succeeded[/green]" if self.success else "[red]FAILED[/red]"
-        sources = Table(title="collect", title_justify="left")
-        for column in ("source", "rows loaded", "quarantined"):
-            sources.add_column(column, justify="left" if column == "source" else "right")
+        def table(title: str, *columns: str) -> Table:
+            view = Table(title=title, title_justify="left", show_footer=True)
+            for position, column in enumerate(columns):
+                view.add_column(column, justify="left" if position == 0 else "right")
+            return view
+
+        collect = table("collect", "source", "rows loaded", "quarantined")
         for name, counts in sorted(self.sources.items()):
-            sources.add_row(name, f"{counts.loaded:,}", f"{counts.quarantined:,}")
-        segments = Table(title="activate", title_justify="left")
-        segments.add_column("segment")
-        segments.add_column("customers", justify="right")
+            collect.add_row(name, f"{counts.loaded:,}", f"{counts.quarantined:,}")
+        collect.columns[0].footer, collect.columns[1].footer = "total", f"{self.rows_loaded:,}"
+        collect.columns[2].footer = f"{sum(c.quarantined for c in self.sources.values()):,}"
+        segments = table("segments", "segment", "customers")
         for name, size in sorted(self.segments.items()):
             segments.add_row(name, f"{size:,}")
-        sends = Table(title=" ", title_justify="left")
-        for column in ("destination", "rows sent", "failed"):
-            sends.add_column(column, justify="left" if column == "destination" else "right")
+        sends = table("activate", "destination", "rows sent", "failed")
         for destination in sorted(self.rows_sent.keys() | self.rows_failed.keys()):
             sends.add_row(destination, f"{self.rows_sent.get(destination, 0):,}", f"{self.rows_failed.get(destination, 0):,}")
+        sends.columns[0].footer, sends.columns[1].footer = "total", f"{sum(self.rows_sent.values()):,}"
+        sends.columns[2].footer = f"{sum(self.rows_failed.values()):,}"
+
+        status = "[green]succeeded[/green]" if self.success else "[red]FAILED[/red]"
         lines = [
-            f"cdp run {self.run_id[:8]} {status}"
+            f"[bold]cdp run {self.run_id[:8]}[/bold] {status}"
             + (" (generated the demo universe first)" if self.generated else ""),
-            sources,
+            Columns([collect, segments, sends]),
             f"merge: {self.records:,} source records resolved into [bold]{self.customers:,}[/bold] customers; "
             f"{self.customer_ids_changed:,} records changed customer id",
-            segments,
-            sends,
-            "time: " + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in self.seconds.items()),
-            *(f"[red]failed:[/red] {failure}" for failure in self.failures),
-            f"log: {self.log_path}" if self.log_path else "",
+            "time: " + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in self.seconds.items())
+            + f" (steps total {sum(self.seconds.values()):.1f}s)",
         ]
+        if self.syncs_skipped:
+            lines.append("syncs skipped (destination not configured): " + ", ".join(sorted(self.syncs_skipped)))
+        lines += [f"[red]failed:[/red] {failure}" for failure in self.failures]
+        if self.log_path:
+            lines.append(f"dbt and dlt output: {self.log_path}")
         return Group(*lines)
 
 
@@ -239,6 +249,8 @@ def _count_materialization(report: PipelineReport, event) -> None:
         counts.quarantined += int(metadata.get("rows_quarantined", 0))
     elif path[0] == "sync":
         destination = metadata.get("destination", path[-1])
+        if metadata.get("status") == "skipped":
+            report.syncs_skipped.append(path[-1])
         sent = sum(int(metadata.get(outcome, 0)) for outcome in ("added", "updated", "removed"))
         report.rows_sent[destination] = report.rows_sent.get(destination, 0) + sent
         report.rows_failed[destination] = report.rows_failed.get(destination, 0) + int(metadata.get("failed", 0))
