@@ -155,7 +155,7 @@ def _shop_accounts(life: Life, plan: Plan) -> None:
         return
     rng, person = life.strands["shop"], life.person
     _shop_customer(life, stable_id("S", life.seed, "shop", person.index), person.arrival_day, person.email, rng)
-    duplicate_day = max(person.arrival_day, 0) + rng.randint(10, 300)
+    duplicate_day = person.arrival_day + rng.randint(1, 60)  # a second sign-up within two months
     duplicate_email = _other_email(rng, person.email)
     if plan.duplicate_shop:
         _shop_customer(life, stable_id("S", life.seed, "shop", person.index, 1), duplicate_day, duplicate_email, rng)
@@ -233,7 +233,7 @@ def _crm(life: Life, plan: Plan) -> None:
         return
     rng, person = life.strands["crm"], life.person
     _crm_contact(life, plan, stable_id("CRM", life.seed, "crm", person.index), person.arrival_day, rng)
-    duplicate_day = max(person.arrival_day, 0) + rng.randint(5, 250)
+    duplicate_day = person.arrival_day + rng.randint(1, 60)  # a second sign-up within two months
     if plan.duplicate_crm:
         _crm_contact(life, plan, stable_id("CRM", life.seed, "crm", person.index, 1), duplicate_day, rng)
 
@@ -379,7 +379,8 @@ def _web_session(life, rng, day, cookie, user_id, category, purchase, plan=None,
         _web_event(life, rng, day, second, cookie, user_id, "product_view", product)
     if info_request:
         second += rng.randint(10, 120)
-        email = messy.email(rng, life.rates, life.person)
+        # the email is the only identifier here, so no Gmail re-spelling (it would not link)
+        email = messy.maybe(rng, life.rates.odd_case_whitespace, messy.odd_case_whitespace, life.person.email)
         _web_event(life, rng, day, second, cookie, None, "info_request", viewed[-1],
                    url="https://shop.example.com/contact", email=email)
         return
@@ -520,8 +521,8 @@ def _store_visits(life: Life, plan: Plan) -> None:
 def _transaction(life, rng, plan, day, category, email, phone, products=None) -> None:
     transaction_id = record_id("T", rng)
     second = seconds(rng)
-    if email is not None:
-        email = messy.maybe(rng, life.rates.typo, messy.typo, email)  # typed by a cashier
+    if email is not None and plan.loyalty_card:
+        email = messy.maybe(rng, life.rates.typo, messy.typo, email)  # typed by a cashier; the card still links
     products = products or [rng.choice(world.PRODUCTS_BY_CATEGORY[category]) for _ in range(1 + int(rng.expovariate(1.2)))]
     currency = world.COUNTRY_BY_CODE[life.person.country].currency
     for line_no, product in enumerate(products, start=1):

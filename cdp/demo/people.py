@@ -163,11 +163,10 @@ def make_person(seed: int, index: int, initial_persons: int, rates: Rates, previ
     batch = index // world.BATCH_SIZE
     roll = rng.random()
     arrival = _arrival_day(rng, index, initial_persons)
+    # twins and household partners are anchored on the previous person when that is a customer
     related = previous if previous is not None and previous.kind == "customer" else None
-    twin = related is not None and related.twin_of is None and roll < rates.twins
-    household = (
-        related is not None and not twin and related.household_of is None and roll < rates.twins + rates.household
-    )
+    twin = related is not None and roll < rates.twins
+    household = related is not None and not twin and roll < rates.twins + rates.household
     country = related.country if (twin or household) else _pick_country(rng)
     fake = _faker(world.COUNTRY_BY_CODE[country].locale, seed, batch)
     female = rng.random() < 0.5
@@ -209,13 +208,10 @@ def make_person(seed: int, index: int, initial_persons: int, rates: Rates, previ
             person.kind = "test"
             person.first_name, person.last_name, person.email = "Test", "User", "test@test.com"
     start = max(arrival, 0)
-    move = event_day(rng, start, rates.moves)
-    moved_to = _address(fake)
-    if person.kind == "customer" and not twin and person.household_of is None:
+    move, moved_to = event_day(rng, start, rates.moves), _address(fake)
+    marriage, married_name = event_day(rng, start, rates.marriage_name_change), fake.last_name()
+    if person.kind == "customer":
         person.move_day, person.new_address = move, moved_to
-    marriage = event_day(rng, start, rates.marriage_name_change)
-    married_name = fake.last_name()
-    if person.kind == "customer" and female and person.twin_of is None and person.household_of is None:
         person.marriage_day, person.married_last_name = marriage, married_name
     return person
 

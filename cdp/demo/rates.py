@@ -21,11 +21,13 @@ class Rates:
     # --- who the persons are (per person) ---------------------------------
     visitor_only: float = 0.08  # browses the website and never identifies (own person in truth)
     test_account: float = 0.002  # a QA account: "Test User", test@test.com, shop only
+    # twins and household partners: per person whose previous person (index - 1) is a customer
     household: float = 0.15  # lives with the previous person (same address, own email)
     shared_email: float = 0.08  # of household partners: uses the partner's email too
     twins: float = 0.004  # twin of the previous person: same last name, birthday, address
     same_last_name_in_household: float = 0.6  # of household partners
-    # --- life events (per person, over the history window; same daily hazard afterwards) ---
+    # --- life events (per customer person, within history_days of their start; the same
+    # daily hazard goes on afterwards, so `advance` keeps producing a few per day) ---
     moves: float = 0.06  # moves house: shop, CRM, ERP and broker show the new address afterwards
     marriage_name_change: float = 0.03  # takes a new last name (email and phone stay)
     unsubscribes: float = 0.05  # of email subscribers: unsubscribes

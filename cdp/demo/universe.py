@@ -203,21 +203,20 @@ def _products(first_day: int) -> list[dict]:
     ]
 
 
-def _cash_sales(batch: BatchRows, seed: int, initial_persons: int) -> None:
+def _cash_sales(batch: BatchRows, seed: int, initial_persons: int, day: int) -> None:
     """Anonymous cash sales: real store traffic that names nobody (so it is not in the truth)."""
-    for day in range(batch.lo, batch.hi + 1):
-        for store, country in sorted(world.STORE_COUNTRY.items()):
-            rng = random.Random(f"{seed}:cash:{store}:{day}")
-            currency = world.COUNTRY_BY_CODE[country].currency
-            for _ in range(round(initial_persons * CASH_SALES_PER_STORE_DAY * (0.5 + rng.random()))):
-                transaction_id, second = f"T{rng.getrandbits(64):016x}", rng.randint(9 * 3600, 20 * 3600)
-                for line_no in range(1, 2 + (rng.random() < 0.3)):
-                    product = rng.choice(world.PRODUCTS)
-                    batch.row("pos", day, {
-                        "transaction_id": transaction_id, "line_no": line_no, "store_id": store,
-                        "occurred_at": world.timestamp(day, second), "loyalty_card": None, "email": None,
-                        "phone": None, "product_id": product.product_id, "quantity": 1,
-                        "unit_price": product.price, "currency": currency}, key=store)
+    for store, country in sorted(world.STORE_COUNTRY.items()):
+        rng = random.Random(f"{seed}:cash:{store}:{day}")
+        currency = world.COUNTRY_BY_CODE[country].currency
+        for _ in range(round(initial_persons * CASH_SALES_PER_STORE_DAY * (0.5 + rng.random()))):
+            transaction_id, second = f"T{rng.getrandbits(64):016x}", rng.randint(9 * 3600, 20 * 3600)
+            for line_no in range(1, 2 + (rng.random() < 0.3)):
+                product = rng.choice(world.PRODUCTS)
+                batch.row("pos", day, {
+                    "transaction_id": transaction_id, "line_no": line_no, "store_id": store,
+                    "occurred_at": world.timestamp(day, second), "loyalty_card": None, "email": None,
+                    "phone": None, "product_id": product.product_id, "quantity": 1,
+                    "unit_price": product.price, "currency": currency}, key=store)
 
 
 def _simulate(folder: Path, truth_path: Path, *, seed: int, initial_persons: int, total_persons: int,
@@ -227,9 +226,10 @@ def _simulate(folder: Path, truth_path: Path, *, seed: int, initial_persons: int
     try:
         if lo == 0:
             _upsert(writer.shop, "products", _products(lo))
-        cash = BatchRows(lo, hi)
-        _cash_sales(cash, seed, initial_persons)
-        writer.write(cash)
+        for day in range(lo, hi + 1):  # one day at a time: bounded memory at any size
+            cash = BatchRows(lo, hi)
+            _cash_sales(cash, seed, initial_persons, day)
+            writer.write(cash)
         for persons in people.iter_batches(seed, first_index, total_persons, initial_persons, rates):
             batch = BatchRows(lo, hi)
             for person in persons:
