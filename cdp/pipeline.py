@@ -13,6 +13,7 @@ run), and reads a summary back from the run's events and the warehouse.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -132,8 +133,7 @@ def run_pipeline(
     run_id = make_new_run_id()
     log_path = run_log_path(run_id)
     # dbt and dlt print their own logs; they go to the run log, the console keeps the progress bar.
-    with StepProgress(console, total=len(job.graph.nodes)) as progress, log_path.open("w") as log_file, \
-            contextlib.redirect_stdout(log_file):
+    with StepProgress(console, total=len(job.graph.nodes)) as progress, output_to(log_path):
         instance.add_event_listener(run_id, progress.on_event)
         result = job.execute_in_process(
             instance=instance,
@@ -158,6 +158,18 @@ def run_log_path(run_id: str) -> Path:
     folder = settings.warehouse_path().parent / "logs"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"run-{run_id[:8]}.log"
+
+
+@contextlib.contextmanager
+def output_to(log_path: Path):
+    """Send what dbt prints (stdout) and dlt logs (its own stderr handler) to the run log."""
+    dlt_logger = logging.getLogger("dlt")
+    with log_path.open("w") as log_file, contextlib.redirect_stdout(log_file):
+        handlers, dlt_logger.handlers = dlt_logger.handlers, [logging.StreamHandler(log_file)]
+        try:
+            yield
+        finally:
+            dlt_logger.handlers = handlers
 
 
 def _pin_paths(data_dir: Path | None, warehouse: Path | None) -> None:

@@ -61,8 +61,10 @@ def _sync_asset(spec: SyncSpec, segment_key: dg.AssetKey, pool: str) -> dg.Asset
         metadata = result_metadata(result)
         if result.status == "failed":  # nothing could be sent: fail the step so it is retried and reported
             raise dg.Failure(description=f"sync {spec.name}: {result.message}", metadata=metadata)
-        if result.status != "success":  # partial: failed rows are retried next run; skipped: not configured
-            context.log.warning(f"sync {spec.name}: {result.status}: {result.message}")
+        if result.status == "partial":  # the failed rows are recorded and retried next run
+            context.log.warning(f"sync {spec.name}: {result.failed} rows failed: {result.message}")
+        elif result.status != "success":  # skipped: the destination is not configured here
+            context.log.info(f"sync {spec.name}: {result.status}: {result.message}")
         return dg.MaterializeResult(metadata=metadata)
 
     return run_declared_sync
