@@ -15,13 +15,16 @@ rows in = good rows + quarantined rows.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 (pa.compute)
 import pyarrow.parquet as pq
 
 from ingest.config import FileTable
@@ -93,12 +96,22 @@ def read_file(
     con: duckdb.DuckDBPyConnection, data: bytes, source_file: str, table: str, spec: FileTable, local_path: str | None = None
 ) -> FileRead:
     """Parse `data` (the file's bytes) per `spec.format`; `local_path` lets DuckDB read a local file itself."""
-    if not data.strip():
+    if not data or data.isspace():  # isspace stops at the first other byte: cheap on big files
         return file_problem(source_file, table, "empty file")
     if spec.format == "csv":
-        return _read_csv(con, data, source_file, table, spec, local_path)
-    reader = {"jsonl": _read_jsonl, "parquet": _read_parquet}[spec.format]
-    return reader(con, data, source_file, table, spec)
+        result = _read_csv(con, data, source_file, table, spec, local_path)
+    else:
+        reader = {"jsonl": _read_jsonl, "parquet": _read_parquet}[spec.format]
+        result = reader(con, data, source_file, table, spec)
+    if result.good is not None:
+        result.good = with_row_ids(result.good)
+    return result
+
+
+def with_row_ids(arrow: pa.Table) -> pa.Table:
+    """Add dlt's `_dlt_id` (unique row id) vectorised; dlt's own adds it one Python call per row."""
+    ids = np.frombuffer(os.urandom(8 * arrow.num_rows), dtype=np.uint64)
+    return arrow.append_column("_dlt_id", pa.compute.cast(pa.array(ids), pa.string()))
 
 
 # -- lines -------------------------------------------------------------------
@@ -142,17 +155,10 @@ def _read_jsonl(con, data: bytes, source_file: str, table: str, spec: FileTable)
     lines = pa.table({"_source_row": split.line_numbers, "line": split.lines}).filter(pa.array(~split.blank))
     rel = _temp_name("lines")
     con.register(rel + "_arrow", lines)
-    con.execute(
-        f"""
-        CREATE TEMP TABLE {rel} AS
-        SELECT _source_row, text,
-               CASE WHEN text IS NULL THEN 'not valid UTF-8 (wrong encoding?)'
-                    WHEN NOT json_valid(text) THEN 'malformed JSON'
-                    WHEN json_type(text) <> 'OBJECT' THEN 'not a JSON object'
-               END AS error
-        FROM (SELECT _source_row, rtrim(try(decode(line)), chr(13) || chr(10)) AS text FROM {rel}_arrow)
-        """
-    )
+    try:  # fast path: the whole file is valid UTF-8
+        _classify_json_lines(con, rel, "decode(line)")
+    except duckdb.ConversionException:  # find the lines that are not, row by row (slower)
+        _classify_json_lines(con, rel, "try(decode(line))")
     con.unregister(rel + "_arrow")
     bad_lines = con.execute(
         f"SELECT _source_row, error FROM {rel} WHERE error IS NOT NULL ORDER BY _source_row"
@@ -162,17 +168,32 @@ def _read_jsonl(con, data: bytes, source_file: str, table: str, spec: FileTable)
         for row, error in bad_lines
     ]
     columns = _json_keys(con, rel)
-    paths = ", ".join(_sql_string("$." + _json_path_key(c)) for c in columns)
-    values = ", ".join(f"v[{i + 1}] AS {_ident(c)}" for i, c in enumerate(columns))
+    # every value as text (json_transform to VARCHAR keeps nested values as JSON text)
+    structure = _sql_string(json.dumps({c: "VARCHAR" for c in columns}))
+    values = ", ".join(f"v[{_sql_string(c)}] AS {_ident(c)}" for c in columns)
     con.execute(
         f"""CREATE TEMP VIEW {rel}_records AS
             SELECT {_sql_string(source_file)} AS _source_file, _source_row, text AS _raw, {values}
-            FROM (SELECT _source_row, text, json_extract_string(text, [{paths}]) AS v FROM {rel} WHERE error IS NULL)"""
+            FROM (SELECT _source_row, text, json_transform(text, {structure}) AS v FROM {rel} WHERE error IS NULL)"""
     )
     rows_in = len(lines)
     good, bad = _check_types(con, f"{rel}_records", columns, spec, source_file, table)
     con.execute(f"DROP VIEW {rel}_records; DROP TABLE {rel}")
     return FileRead(good=good, quarantine=_concat_quarantine(quarantine_table(quarantined, table), bad), rows_in=rows_in)
+
+
+def _classify_json_lines(con, rel: str, text_expression: str) -> None:
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {rel} AS
+        SELECT _source_row, text,
+               CASE WHEN text IS NULL THEN 'not valid UTF-8 (wrong encoding?)'
+                    WHEN NOT json_valid(text) THEN 'malformed JSON'
+                    WHEN json_type(text) <> 'OBJECT' THEN 'not a JSON object'
+               END AS error
+        FROM (SELECT _source_row, {text_expression} AS text FROM {rel}_arrow)
+        """
+    )
 
 
 def _json_keys(con, rel: str) -> list[str]:
@@ -183,10 +204,6 @@ def _json_keys(con, rel: str) -> list[str]:
             ) GROUP BY key ORDER BY min(_source_row), key"""
     ).fetchall()
     return [key for (key,) in rows]
-
-
-def _json_path_key(key: str) -> str:
-    return '"' + key.replace('"', '\\"') + '"'
 
 
 # -- CSV ---------------------------------------------------------------------
@@ -285,43 +302,49 @@ def _check_types(con, relation: str, columns: list[str], spec: FileTable, source
 
     Empty strings count as missing. Undeclared columns pass through unchanged (text from
     JSONL/CSV), so a new column evolves the table while declared types stay frozen.
+    `relation` has the columns plus `_source_file`, `_source_row` and `_raw` (the row as read).
     """
-    declared = {c: SQL_TYPES[t] for c, t in spec.columns.items() if c in columns and t != "text"}
-    type_names = {c: t for c, t in spec.columns.items() if c in declared}
-
-    def cleaned(c: str) -> str:
-        return f"nullif(trim({_ident(c)}::VARCHAR), '')"
-
+    declared = {c: t for c, t in spec.columns.items() if c in columns and t != "text"}
+    texts = {c: f"_text_{i}" for i, c in enumerate(declared)}  # the value as read, for the reason
+    typed = ", ".join(
+        f"try_cast({texts[c]} AS {SQL_TYPES[declared[c]]}) AS {_ident(c)}" if c in declared else _ident(c)
+        for c in columns
+    )
+    as_read = "".join(f", nullif(trim({_ident(c)}::VARCHAR), '') AS {texts[c]}" for c in declared)
     first_bad = " ".join(
-        f"WHEN {cleaned(c)} IS NOT NULL AND try_cast({cleaned(c)} AS {t}) IS NULL THEN {_sql_string(c)}"
-        for c, t in declared.items()
-    )
-    bad_field = f"CASE {first_bad} END" if declared else "NULL::VARCHAR"
-    bad_value = (
-        "CASE _bad_field " + " ".join(f"WHEN {_sql_string(c)} THEN {_ident(c)}::VARCHAR" for c in declared) + " END"
-        if declared
-        else "NULL"
-    )
-    bad_type = (
-        "CASE _bad_field " + " ".join(f"WHEN {_sql_string(c)} THEN {_sql_string(t)}" for c, t in type_names.items()) + " END"
-        if declared
-        else "NULL"
+        f"WHEN {texts[c]} IS NOT NULL AND {_ident(c)} IS NULL THEN {_sql_string(c)}" for c in declared
     )
     checked = _temp_name("checked")
-    con.execute(f"CREATE TEMP TABLE {checked} AS SELECT *, {bad_field} AS _bad_field FROM {relation}")
-    select = ", ".join(
-        f"try_cast({cleaned(c)} AS {declared[c]}) AS {_ident(c)}" if c in declared else _ident(c) for c in columns
-    )
+    if declared:
+        text_columns = ", ".join(texts.values())
+        con.execute(
+            f"""CREATE TEMP TABLE {checked} AS
+                SELECT * EXCLUDE ({text_columns}), CASE {first_bad} END AS _bad_field
+                FROM (SELECT {typed}, _source_file, _source_row, {text_columns} FROM (SELECT *{as_read} FROM {relation}))"""
+        )
+    else:
+        con.execute(
+            f"CREATE TEMP TABLE {checked} AS SELECT {typed}, _source_file, _source_row, NULL::VARCHAR AS _bad_field FROM {relation}"
+        )
     good = con.execute(
-        f"SELECT {select}, _source_file, _source_row FROM {checked} WHERE _bad_field IS NULL ORDER BY _source_row"
+        f"SELECT * EXCLUDE (_bad_field) FROM {checked} WHERE _bad_field IS NULL"
     ).to_arrow_table()
-    bad = con.execute(
-        f"""SELECT {_sql_string(source_file)} AS source_file, _source_row AS source_row, {_sql_string(table)} AS table_name,
-                   _bad_field AS field,
-                   'not a valid ' || {bad_type} || ': ' || coalesce({bad_value}, '') AS reason,
-                   _raw AS raw_record, now() AS quarantined_at
-            FROM {checked} WHERE _bad_field IS NOT NULL ORDER BY _source_row"""
-    ).to_arrow_table()
+    bad = pa.table({f.name: pa.array([], f.type) for f in QUARANTINE_SCHEMA})
+    if good.num_rows < con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0]:
+        bad_value = "CASE c._bad_field " + " ".join(
+            f"WHEN {_sql_string(c)} THEN r.{_ident(c)}::VARCHAR" for c in declared
+        ) + " END"
+        bad_type = "CASE c._bad_field " + " ".join(
+            f"WHEN {_sql_string(c)} THEN {_sql_string(t)}" for c, t in declared.items()
+        ) + " END"
+        bad = con.execute(
+            f"""SELECT {_sql_string(source_file)} AS source_file, c._source_row AS source_row,
+                       {_sql_string(table)} AS table_name, c._bad_field AS field,
+                       'not a valid ' || {bad_type} || ': ' || coalesce({bad_value}, '') AS reason,
+                       rtrim(r._raw::VARCHAR, chr(13) || chr(10)) AS raw_record, now() AS quarantined_at
+                FROM {checked} AS c JOIN {relation} AS r USING (_source_row)
+                WHERE c._bad_field IS NOT NULL ORDER BY c._source_row"""
+        ).to_arrow_table()
     con.execute(f"DROP TABLE {checked}")
     return (good if good.num_rows else None), bad.cast(QUARANTINE_SCHEMA)
 

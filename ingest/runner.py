@@ -165,6 +165,9 @@ def delete_rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> None:
 
 
 def _enable_load_metadata_on_arrow() -> None:
-    """Arrow items get _dlt_load_id and _dlt_id like any other (dlt leaves them off by default)."""
+    """Arrow items get _dlt_load_id like any other (dlt leaves it off by default).
+
+    `_dlt_id` is added by our readers (`ingest.readers.with_row_ids`), vectorised: dlt's
+    own would rewrite every file generating ids one Python call per row.
+    """
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
-    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")

@@ -21,6 +21,7 @@ from pathlib import Path
 import dlt
 from dlt.sources.sql_database import sql_table
 
+from ingest.readers import with_row_ids
 from ingest.config import SCHEMA_CONTRACT, SqlSource, SqlTable
 
 
@@ -37,7 +38,7 @@ def sql_source(name: str, spec: SqlSource, data_dir: Path):
 
 
 def _table(url: str, table: str, spec: SqlTable):
-    return sql_table(
+    resource = sql_table(
         credentials=url,
         table=table,
         backend="pyarrow",
@@ -46,6 +47,7 @@ def _table(url: str, table: str, spec: SqlTable):
         primary_key=spec.primary_key or None,
         reflection_level="minimal",  # column types come from the Arrow batches
     )
+    return resource.add_map(with_row_ids)
 
 
 def _check_sqlite_file(url: str) -> None:
