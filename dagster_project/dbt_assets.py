@@ -5,8 +5,10 @@ asset (sources -> the dlt raw-table assets, models -> [layer, name]) and puts ea
 group of its layer. The sync assets use the same translator to find their segment model.
 """
 
-
+import os
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -52,11 +54,24 @@ def cdp_project() -> DbtProject:
     return DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
 
 
+def dbt_resource(project: DbtProject) -> DbtCliResource:
+    return DbtCliResource(project_dir=project)
+
+
+def put_python_scripts_on_path() -> None:
+    """dagster-dbt runs `dbt` from PATH: make it the dbt beside this Python, so
+    `.venv/bin/cdp run` works without an activated virtual environment."""
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
+
+
 def prepare_manifest(project: DbtProject, *, force: bool = False) -> None:
     """`dbt parse` when the manifest is missing or `force`d, and on every load under `dagster dev`.
 
     `cdp run` forces it: a segment added since the last parse must get its sync assets.
     """
+    put_python_scripts_on_path()
     if force or not project.manifest_path.exists():
         project.preparer.prepare(project)
     else:

@@ -14,10 +14,10 @@ import warnings
 from datetime import timedelta
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtProject
 
 from dagster_project.alerts import report_failure
-from dagster_project.dbt_assets import CdpDbtTranslator, build_dbt_assets, cdp_project, prepare_manifest
+from dagster_project.dbt_assets import CdpDbtTranslator, build_dbt_assets, cdp_project, dbt_resource, prepare_manifest
 from dagster_project.ingest_assets import build_ingest_assets
 from dagster_project.resources import CdpPaths
 from dagster_project.schedules import nightly_schedule
@@ -51,7 +51,7 @@ def build_defs(dbt_project: DbtProject, ingest_config: IngestConfig) -> dg.Defin
         ],
         jobs=[nightly_job],
         schedules=[nightly_schedule(nightly_job)],
-        resources={"cdp_paths": CdpPaths(), "dbt": DbtCliResource(project_dir=dbt_project)},
+        resources={"cdp_paths": CdpPaths(), "dbt": dbt_resource(dbt_project)},
     )
     with warnings.catch_warnings():  # map_asset_specs is "preview" in dagster 1.13: works, warns
         warnings.simplefilter("ignore", dg.PreviewWarning)
