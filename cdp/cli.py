@@ -51,6 +51,9 @@ def _register() -> None:
     from ingest.cli import ingest
 
     app.command("ingest", rich_help_panel="Collect")(ingest)
+    from cdp.build import build
+
+    app.command("build", rich_help_panel="Merge")(build)
     from cdp.activate.cli import sync
 
     app.command("sync", rich_help_panel="Activate")(sync)

@@ -1,0 +1,47 @@
+{#
+  The identity contract, in one place. Every person-bearing staging model exposes these
+  columns and declares `meta: {identity_input: true, strong_ids: [...]}` in its YAML;
+  the identity models find those models in dbt's graph (columns, strong ids, which
+  models), so adding a person source takes no Python and no SQL outside its own model.
+
+  One dbt limit: dbt fixes the DAG while parsing, before `graph` exists, so the identity
+  models also name each input once in a `-- depends_on: {{ ref(...) }}` line (see
+  macros/identity_input_refs.sql). `identity_input_models()` fails the build with
+  the exact line to add when a declared input is missing there, so it cannot be forgotten.
+#}
+
+{% macro identity_contract_columns() -%}
+    {{ return([
+        'source', 'source_record_id', 'party',
+        'email', 'email_sha256', 'phone',
+        'first_name', 'last_name', 'first_name_display', 'last_name_display',
+        'date_of_birth', 'address', 'address_display', 'postcode', 'city', 'city_display', 'country',
+        'observed_at',
+    ]) }}
+{%- endmacro %}
+
+{# The staging models that declare themselves identity inputs, by name (execute time only). #}
+{% macro identity_input_models() -%}
+    {% set inputs = [] %}
+    {% if execute %}
+        {% for node in graph.nodes.values() | sort(attribute='name') %}
+            {% set meta = node.config.get('meta', {}) or node.get('meta', {}) %}
+            {% if node.resource_type == 'model' and meta.get('identity_input') %}
+                {% if node.unique_id not in model.depends_on.nodes %}
+                    {% do exceptions.raise_compiler_error(
+                        node.original_file_path ~ ": meta.identity_input is set but dbt does not know "
+                        ~ model.name ~ " depends on it: add the line "
+                        ~ "`-- depends_on: {{ ref('" ~ node.name ~ "') }}` to "
+                        ~ "macros/identity_input_refs.sql") %}
+                {% endif %}
+                {% do inputs.append(node) %}
+            {% endif %}
+        {% endfor %}
+    {% endif %}
+    {{ return(inputs) }}
+{%- endmacro %}
+
+{% macro identity_strong_id_columns(node) -%}
+    {% set meta = node.config.get('meta', {}) or node.get('meta', {}) %}
+    {{ return(meta.get('strong_ids', []) or []) }}
+{%- endmacro %}

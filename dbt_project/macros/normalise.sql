@@ -1,0 +1,84 @@
+{#
+  Standardisation shared by every staging model, so a field is cleaned the same way
+  whichever source it comes from. Each returns an expression; the `*_is_invalid` flags
+  mark a value that was present but could not be parsed (it becomes null, the row stays).
+#}
+
+{% macro is_blank(expression) -%}
+    ({{ expression }} is null or trim(cast({{ expression }} as {{ dbt.type_string() }})) = '')
+{%- endmacro %}
+
+{# Trimmed text, whitespace runs collapsed; blank -> null. For display forms. #}
+{% macro clean_text(expression) -%}
+    nullif(trim({{ regex_replace_all(expression, "'\\s+'", "' '") }}), '')
+{%- endmacro %}
+
+{# Matching form: lower case, accents folded, punctuation dropped, single spaces; blank -> null. #}
+{% macro fold_text(expression) -%}
+    nullif(trim({{ regex_replace_all(
+        regex_replace_all(strip_accents_lower(expression), "'[^a-z0-9 ]'", "''"),
+        "'\\s+'", "' '") }}), '')
+{%- endmacro %}
+
+{# Email lower/trim; null unless it looks like local@domain.tld. #}
+{% macro normalise_email(expression) -%}
+    case
+        when {{ regex_matches('lower(trim(' ~ expression ~ '))', "'^[^@\\s]+@[^@\\s]+\\.[a-z]{2,}$'") }}
+            then lower(trim({{ expression }}))
+    end
+{%- endmacro %}
+
+{# Postcode compact and upper case (1011 ab -> 1011AB), checked against the country's pattern
+   from the country_codes seed; kept unchecked when the country is not in the seed. #}
+{% macro normalise_postcode(expression, pattern) -%}
+    case
+        when {{ pattern }} is null or {{ regex_matches(compact_postcode(expression), pattern) }}
+            then nullif({{ compact_postcode(expression) }}, '')
+    end
+{%- endmacro %}
+
+{% macro compact_postcode(expression) -%}
+    upper({{ regex_replace_all(expression, "'[\\s.-]'", "''") }})
+{%- endmacro %}
+
+{#
+  The identity columns of the contract (see models/identity/README.md), computed from a
+  CTE that has the source's values under these names:
+    email_text, phone_text, first_name_text, last_name_text, date_of_birth_text,
+    address_text, postcode_text, city_text, country_text
+  and `postcode_pattern` (from the country_codes seed, null when unknown).
+  Emits the matching forms, the display forms and the *_is_invalid flags.
+#}
+{% macro person_identity_columns(email_sha256_text=none) -%}
+        {{ normalise_email('email_text') }} as email,
+        {% if email_sha256_text is none -%}
+        {{ sha256_hex(normalise_email('email_text')) }} as email_sha256,
+        {%- else -%}
+        case when {{ regex_matches('lower(trim(' ~ email_sha256_text ~ '))', "'^[0-9a-f]{64}$'") }}
+            then lower(trim({{ email_sha256_text }})) end as email_sha256,
+        {%- endif %}
+        {{ phone_e164('phone_text', "coalesce(upper(trim(country_text)), '" ~ var('default_phone_region') ~ "')") }} as phone,
+        {{ fold_text('first_name_text') }} as first_name,
+        {{ fold_text('last_name_text') }} as last_name,
+        {{ clean_text('first_name_text') }} as first_name_display,
+        {{ clean_text('last_name_text') }} as last_name_display,
+        case
+            when {{ parse_date('date_of_birth_text') }} between cast('1900-01-01' as date) and current_date
+                then {{ parse_date('date_of_birth_text') }}
+        end as date_of_birth,
+        {{ fold_text('address_text') }} as address,
+        {{ clean_text('address_text') }} as address_display,
+        {{ normalise_postcode('postcode_text', 'postcode_pattern') }} as postcode,
+        {{ fold_text('city_text') }} as city,
+        {{ clean_text('city_text') }} as city_display,
+        nullif(upper(trim(country_text)), '') as country,
+        not {{ is_blank('email_text') }} and {{ normalise_email('email_text') }} is null as email_is_invalid,
+        not {{ is_blank('phone_text') }}
+            and {{ phone_e164('phone_text', "coalesce(upper(trim(country_text)), '" ~ var('default_phone_region') ~ "')") }} is null
+            as phone_is_invalid,
+        not {{ is_blank('date_of_birth_text') }}
+            and coalesce({{ parse_date('date_of_birth_text') }} not between cast('1900-01-01' as date) and current_date, true)
+            as date_of_birth_is_invalid,
+        not {{ is_blank('postcode_text') }}
+            and {{ normalise_postcode('postcode_text', 'postcode_pattern') }} is null as postcode_is_invalid
+{%- endmacro %}

@@ -1,0 +1,97 @@
+-- One timeline over every source, per customer. Events are attributed through the record
+-- that produced them (a web cookie, an app device, a shop account, a till transaction, an
+-- email subscriber, an ERP account, a partner response), so the anonymous events of a
+-- cookie follow the person as soon as that cookie is stitched to them.
+with identities as (
+    select * from {{ ref('customer_identities') }}
+),
+
+subscriber_per_email as (
+    -- email events carry only the address: attribute them to one subscriber record
+    select email, min(subscriber_id) as subscriber_id
+    from {{ ref('stg_email__subscribers') }}
+    where email is not null
+    group by email
+),
+
+source_events as (
+    select
+        'web' as source, event_id, anonymous_id as source_record_id,
+        occurred_at, event_type, product_id, category
+    from {{ ref('stg_web__events') }}
+
+    union all
+
+    select
+        'app' as source, event_id, device_id as source_record_id,
+        occurred_at, event_type, product_id, category
+    from {{ ref('stg_app__events') }}
+
+    union all
+
+    select
+        'shop' as source, order_id as event_id, customer_id as source_record_id,
+        ordered_at as occurred_at, 'order_' || status as event_type,
+        cast(null as {{ dbt.type_string() }}) as product_id, cast(null as {{ dbt.type_string() }}) as category
+    from {{ ref('stg_shop__orders') }}
+
+    union all
+
+    select
+        'pos' as source, transaction_id || '-' || cast(line_no as {{ dbt.type_string() }}) as event_id,
+        transaction_id as source_record_id,
+        occurred_at, 'in_store_purchase' as event_type, product_id,
+        cast(null as {{ dbt.type_string() }}) as category
+    from {{ ref('stg_pos__transaction_lines') }}
+
+    union all
+
+    select
+        'email' as source, events.event_id, subscribers.subscriber_id as source_record_id,
+        events.occurred_at, 'email_' || events.event_type as event_type,
+        cast(null as {{ dbt.type_string() }}) as product_id, cast(null as {{ dbt.type_string() }}) as category
+    from {{ ref('stg_email__events') }} as events
+    inner join subscriber_per_email as subscribers
+        on events.email = subscribers.email
+
+    union all
+
+    select
+        'erp' as source, invoice_id as event_id, account_number as source_record_id,
+        issued_at as occurred_at, document_type as event_type,
+        cast(null as {{ dbt.type_string() }}) as product_id, cast(null as {{ dbt.type_string() }}) as category
+    from {{ ref('stg_erp__invoices') }}
+
+    union all
+
+    select
+        'partner' as source, response_id as event_id, response_id as source_record_id,
+        responded_at as occurred_at, 'partner_' || response as event_type,
+        cast(null as {{ dbt.type_string() }}) as product_id, interest as category
+    from {{ ref('stg_partner__responses') }}
+),
+
+products as (
+    select * from {{ ref('stg_shop__products') }}
+),
+
+final as (
+    select
+        source_events.source || ':' || source_events.event_id as event_id,
+        identities.customer_id,
+        source_events.occurred_at,
+        source_events.source,
+        source_events.event_type,
+        source_events.product_id,
+        coalesce(source_events.category, products.category) as category,
+        source_events.source_record_id
+    from source_events
+    inner join identities
+        on source_events.source = identities.source
+        and source_events.source_record_id = identities.source_record_id
+    left join products
+        on source_events.product_id = products.product_id
+    where source_events.occurred_at is not null
+)
+
+select * from final

@@ -1,0 +1,78 @@
+-- One row per purchased line, online (shop orders) and in store (till transactions that
+-- carry a loyalty card, email or phone), attributed to the resolved customer.
+with identities as (
+    select * from {{ ref('customer_identities') }}
+),
+
+orders as (
+    select * from {{ ref('stg_shop__orders') }}
+    where is_purchase
+),
+
+order_items as (
+    select * from {{ ref('stg_shop__order_items') }}
+),
+
+pos_lines as (
+    select * from {{ ref('stg_pos__transaction_lines') }}
+),
+
+products as (
+    select * from {{ ref('stg_shop__products') }}
+),
+
+online as (
+    select
+        identities.customer_id,
+        orders.order_id,
+        'online' as channel,
+        orders.ordered_at,
+        order_items.product_id,
+        order_items.quantity,
+        order_items.line_revenue as revenue
+    from orders
+    inner join order_items
+        on orders.order_id = order_items.order_id
+    inner join identities
+        on identities.source = 'shop'
+        and identities.source_record_id = orders.customer_id
+),
+
+in_store as (
+    select
+        identities.customer_id,
+        pos_lines.transaction_id as order_id,
+        'in_store' as channel,
+        pos_lines.occurred_at as ordered_at,
+        pos_lines.product_id,
+        pos_lines.quantity,
+        pos_lines.line_revenue as revenue
+    from pos_lines
+    inner join identities
+        on identities.source = 'pos'
+        and identities.source_record_id = pos_lines.transaction_id
+),
+
+purchased_lines as (
+    select * from online
+    union all
+    select * from in_store
+),
+
+final as (
+    select
+        purchased_lines.customer_id,
+        purchased_lines.order_id,
+        purchased_lines.channel,
+        purchased_lines.ordered_at,
+        purchased_lines.product_id,
+        products.product_name,
+        products.category,
+        purchased_lines.quantity,
+        purchased_lines.revenue
+    from purchased_lines
+    left join products
+        on purchased_lines.product_id = products.product_id
+)
+
+select * from final

@@ -1,0 +1,31 @@
+-- Mobile app events, one row per event (duplicates by event_id dropped, first load kept).
+with source as (
+    select * from {{ source('raw_app', 'events') }}
+),
+
+deduplicated as (
+    {{ first_row_per('source', 'event_id', '_dlt_load_id, _source_file, _source_row') }}
+),
+
+renamed as (
+    select
+        cast(event_id as {{ dbt.type_string() }}) as event_id,
+        nullif(trim(cast(device_id as {{ dbt.type_string() }})), '') as device_id,
+        nullif(trim(cast(user_id as {{ dbt.type_string() }})), '') as user_id,
+        lower(trim(cast(event_type as {{ dbt.type_string() }}))) as event_type,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
+        cast(screen as {{ dbt.type_string() }}) as screen,
+        nullif(trim(cast(product_id as {{ dbt.type_string() }})), '') as product_id,
+        nullif(lower(trim(cast(category as {{ dbt.type_string() }}))), '') as category,
+        lower(cast(os as {{ dbt.type_string() }})) as os,
+        cast(app_version as {{ dbt.type_string() }}) as app_version,
+        _source_file as source_file,
+        _source_row as source_row
+    from deduplicated
+),
+
+final as (
+    select * from renamed
+)
+
+select * from final

@@ -1,0 +1,53 @@
+-- Identity input (third party): one row per data-broker record. It carries the hashed
+-- email when the broker has one, else name and postcode.
+with source as (
+    select * from {{ source('raw_broker', 'enrichment') }}
+),
+
+deduplicated as (
+    {{ first_row_per('source', 'broker_record_id', '_dlt_load_id, _source_file, _source_row') }}
+),
+
+countries as (
+    select * from {{ ref('country_codes') }}
+),
+
+renamed as (
+    select
+        cast(deduplicated.broker_record_id as {{ dbt.type_string() }}) as broker_record_id,
+        cast(deduplicated.email_sha256 as {{ dbt.type_string() }}) as email_sha256_text,
+        cast(null as {{ dbt.type_string() }}) as email_text,
+        cast(null as {{ dbt.type_string() }}) as phone_text,
+        cast(deduplicated.first_name as {{ dbt.type_string() }}) as first_name_text,
+        cast(deduplicated.last_name as {{ dbt.type_string() }}) as last_name_text,
+        cast(null as {{ dbt.type_string() }}) as date_of_birth_text,
+        cast(null as {{ dbt.type_string() }}) as address_text,
+        cast(deduplicated.postcode as {{ dbt.type_string() }}) as postcode_text,
+        cast(null as {{ dbt.type_string() }}) as city_text,
+        cast(deduplicated.country as {{ dbt.type_string() }}) as country_text,
+        countries.postcode_pattern,
+        nullif(trim(cast(deduplicated.age_band as {{ dbt.type_string() }})), '') as age_band,
+        nullif(trim(cast(deduplicated.income_band as {{ dbt.type_string() }})), '') as income_band,
+        lower(cast(deduplicated.interests as {{ dbt.type_string() }})) as interests_text,
+        {{ utc_timestamp('deduplicated.delivered_at') }} as delivered_at
+    from deduplicated
+    left join countries
+        on upper(trim(cast(deduplicated.country as {{ dbt.type_string() }}))) = countries.country_code
+),
+
+final as (
+    select
+        'broker' as source,
+        broker_record_id as source_record_id,
+        'third' as party,
+        {{ person_identity_columns(email_sha256_text='email_sha256_text') }},
+        delivered_at as observed_at,
+        broker_record_id,
+        age_band,
+        income_band,
+        {{ split_to_list('interests_text', "','") }} as interests,
+        delivered_at
+    from renamed
+)
+
+select * from final

@@ -1,0 +1,42 @@
+-- Identity input: one row per email platform subscriber (merged on subscriber_id by the
+-- loader) with its subscription status; an unsubscribe is never overridden downstream.
+with source as (
+    select * from {{ source('raw_email', 'subscribers') }}
+),
+
+renamed as (
+    select
+        cast(subscriber_id as {{ dbt.type_string() }}) as subscriber_id,
+        cast(email as {{ dbt.type_string() }}) as email_text,
+        cast(null as {{ dbt.type_string() }}) as phone_text,
+        cast(null as {{ dbt.type_string() }}) as first_name_text,
+        cast(null as {{ dbt.type_string() }}) as last_name_text,
+        cast(null as {{ dbt.type_string() }}) as date_of_birth_text,
+        cast(null as {{ dbt.type_string() }}) as address_text,
+        cast(null as {{ dbt.type_string() }}) as postcode_text,
+        cast(null as {{ dbt.type_string() }}) as city_text,
+        cast(null as {{ dbt.type_string() }}) as country_text,
+        cast(null as {{ dbt.type_string() }}) as postcode_pattern,
+        lower(trim(cast(status as {{ dbt.type_string() }}))) as status,
+        {{ utc_timestamp('subscribed_at') }} as subscribed_at,
+        {{ utc_timestamp('unsubscribed_at') }} as unsubscribed_at,
+        {{ utc_timestamp('updated_at') }} as updated_at
+    from source
+),
+
+final as (
+    select
+        'email' as source,
+        subscriber_id as source_record_id,
+        'first' as party,
+        {{ person_identity_columns() }},
+        coalesce(updated_at, subscribed_at) as observed_at,
+        subscriber_id,
+        status,
+        subscribed_at,
+        unsubscribed_at,
+        updated_at
+    from renamed
+)
+
+select * from final

@@ -1,0 +1,70 @@
+-- Identity input: one row per ERP account, with the billing details of its latest invoice.
+-- The billing name is one string, "First Last" or "Last, First"; it is split here.
+with invoices as (
+    select * from {{ ref('stg_erp__invoices') }}
+    where account_number is not null
+),
+
+latest_invoice as (
+    {{ first_row_per('invoices', 'account_number', 'issued_at desc, invoice_id desc') }}
+),
+
+accounts as (
+    select
+        account_number,
+        billing_name,
+        case
+            when {{ dbt.position("','", 'billing_name') }} > 0
+                then trim({{ dbt.split_part('billing_name', "','", 2) }})
+            else {{ dbt.split_part('billing_name', "' '", 1) }}
+        end as first_name_text,
+        case
+            when {{ dbt.position("','", 'billing_name') }} > 0
+                then trim({{ dbt.split_part('billing_name', "','", 1) }})
+            else nullif(trim(substring(billing_name, {{ dbt.length(dbt.split_part('billing_name', "' '", 1)) }} + 2)), '')
+        end as last_name_text,
+        billing_address,
+        billing_postcode,
+        billing_city,
+        billing_country,
+        issued_at
+    from latest_invoice
+),
+
+countries as (
+    select * from {{ ref('country_codes') }}
+),
+
+renamed as (
+    select
+        accounts.account_number,
+        accounts.billing_name,
+        cast(null as {{ dbt.type_string() }}) as email_text,
+        cast(null as {{ dbt.type_string() }}) as phone_text,
+        accounts.first_name_text,
+        accounts.last_name_text,
+        cast(null as {{ dbt.type_string() }}) as date_of_birth_text,
+        accounts.billing_address as address_text,
+        accounts.billing_postcode as postcode_text,
+        accounts.billing_city as city_text,
+        accounts.billing_country as country_text,
+        countries.postcode_pattern,
+        accounts.issued_at
+    from accounts
+    left join countries
+        on upper(trim(accounts.billing_country)) = countries.country_code
+),
+
+final as (
+    select
+        'erp' as source,
+        account_number as source_record_id,
+        'first' as party,
+        {{ person_identity_columns() }},
+        issued_at as observed_at,
+        account_number,
+        billing_name
+    from renamed
+)
+
+select * from final

@@ -1,0 +1,47 @@
+-- Identity input (second party): one row per partner campaign response. The partner
+-- shares only the SHA-256 of the normalised email, so that is the only identifier.
+with source as (
+    select * from {{ source('raw_partner', 'responses') }}
+),
+
+deduplicated as (
+    {{ first_row_per('source', 'response_id', '_dlt_load_id, _source_file, _source_row') }}
+),
+
+renamed as (
+    select
+        cast(response_id as {{ dbt.type_string() }}) as response_id,
+        cast(email_sha256 as {{ dbt.type_string() }}) as email_sha256_text,
+        cast(null as {{ dbt.type_string() }}) as email_text,
+        cast(null as {{ dbt.type_string() }}) as phone_text,
+        cast(null as {{ dbt.type_string() }}) as first_name_text,
+        cast(null as {{ dbt.type_string() }}) as last_name_text,
+        cast(null as {{ dbt.type_string() }}) as date_of_birth_text,
+        cast(null as {{ dbt.type_string() }}) as address_text,
+        cast(null as {{ dbt.type_string() }}) as postcode_text,
+        cast(null as {{ dbt.type_string() }}) as city_text,
+        cast(null as {{ dbt.type_string() }}) as country_text,
+        cast(null as {{ dbt.type_string() }}) as postcode_pattern,
+        cast(campaign as {{ dbt.type_string() }}) as campaign,
+        lower(trim(cast(response as {{ dbt.type_string() }}))) as response,
+        nullif(lower(trim(cast(interest as {{ dbt.type_string() }}))), '') as interest,
+        {{ utc_timestamp('responded_at') }} as responded_at
+    from deduplicated
+),
+
+final as (
+    select
+        'partner' as source,
+        response_id as source_record_id,
+        'second' as party,
+        {{ person_identity_columns(email_sha256_text='email_sha256_text') }},
+        responded_at as observed_at,
+        response_id,
+        campaign,
+        response,
+        interest,
+        responded_at
+    from renamed
+)
+
+select * from final

@@ -1,0 +1,36 @@
+-- In-store transaction lines, one row per (transaction_id, line_no): a file loaded twice
+-- or a line repeated in a later file keeps its first copy.
+with source as (
+    select * from {{ source('raw_pos', 'transactions') }}
+),
+
+deduplicated as (
+    {{ first_row_per('source', 'transaction_id, line_no', '_dlt_load_id, _source_file, _source_row') }}
+),
+
+renamed as (
+    select
+        cast(transaction_id as {{ dbt.type_string() }}) as transaction_id,
+        cast(line_no as {{ dbt.type_int() }}) as line_no,
+        cast(store_id as {{ dbt.type_string() }}) as store_id,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
+        nullif(trim(cast(loyalty_card as {{ dbt.type_string() }})), '') as loyalty_card,
+        nullif(trim(cast(email as {{ dbt.type_string() }})), '') as email_text,
+        nullif(trim(cast(phone as {{ dbt.type_string() }})), '') as phone_text,
+        nullif(trim(cast(product_id as {{ dbt.type_string() }})), '') as product_id,
+        cast(quantity as {{ dbt.type_int() }}) as quantity,
+        cast(unit_price as double) as unit_price,
+        upper(trim(cast(currency as {{ dbt.type_string() }}))) as currency,
+        _source_file as source_file,
+        _source_row as source_row
+    from deduplicated
+),
+
+final as (
+    select
+        *,
+        quantity * unit_price as line_revenue
+    from renamed
+)
+
+select * from final

@@ -1,0 +1,58 @@
+-- Identity input: one row per in-store transaction that carries an identifier (loyalty
+-- card, or an email or phone typed by the cashier). Anonymous cash sales are not persons.
+with lines as (
+    select * from {{ ref('stg_pos__transaction_lines') }}
+),
+
+transactions as (
+    select
+        transaction_id,
+        max(store_id) as store_id,
+        min(occurred_at) as occurred_at,
+        max(loyalty_card) as loyalty_card,
+        max(email_text) as email_text,
+        max(phone_text) as phone_text,
+        count(*) as line_count,
+        sum(line_revenue) as revenue
+    from lines
+    group by transaction_id
+),
+
+renamed as (
+    select
+        transaction_id,
+        store_id,
+        loyalty_card,
+        line_count,
+        revenue,
+        email_text,
+        phone_text,
+        cast(null as {{ dbt.type_string() }}) as first_name_text,
+        cast(null as {{ dbt.type_string() }}) as last_name_text,
+        cast(null as {{ dbt.type_string() }}) as date_of_birth_text,
+        cast(null as {{ dbt.type_string() }}) as address_text,
+        cast(null as {{ dbt.type_string() }}) as postcode_text,
+        cast(null as {{ dbt.type_string() }}) as city_text,
+        cast(null as {{ dbt.type_string() }}) as country_text,
+        cast(null as {{ dbt.type_string() }}) as postcode_pattern,
+        occurred_at
+    from transactions
+    where loyalty_card is not null or email_text is not null or phone_text is not null
+),
+
+final as (
+    select
+        'pos' as source,
+        transaction_id as source_record_id,
+        'first' as party,
+        {{ person_identity_columns() }},
+        occurred_at as observed_at,
+        transaction_id,
+        store_id,
+        loyalty_card,
+        line_count,
+        revenue
+    from renamed
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- Online order lines (merged on order_item_id by the loader).
+with source as (
+    select * from {{ source('raw_shop', 'order_items') }}
+),
+
+renamed as (
+    select
+        cast(order_item_id as {{ dbt.type_string() }}) as order_item_id,
+        cast(order_id as {{ dbt.type_string() }}) as order_id,
+        cast(product_id as {{ dbt.type_string() }}) as product_id,
+        cast(quantity as {{ dbt.type_int() }}) as quantity,
+        cast(unit_price as double) as unit_price,
+        {{ utc_timestamp('updated_at') }} as updated_at
+    from source
+),
+
+final as (
+    select
+        *,
+        quantity * unit_price as line_revenue
+    from renamed
+)
+
+select * from final

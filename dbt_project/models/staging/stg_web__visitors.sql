@@ -1,0 +1,52 @@
+-- Identity input: one row per website visitor cookie (anonymous_id), with the shop
+-- customer it last logged in as (user_id) and the email it last gave on a signup or
+-- information request. Its earlier anonymous events follow the person once stitched.
+with events as (
+    select * from {{ ref('stg_web__events') }}
+    where anonymous_id is not null
+),
+
+visitors as (
+    select
+        anonymous_id,
+        {{ latest_non_null('user_id', 'occurred_at') }} as user_id,
+        {{ latest_non_null('email', 'occurred_at') }} as email_text,
+        min(occurred_at) as first_seen_at,
+        max(occurred_at) as observed_at
+    from events
+    group by anonymous_id
+),
+
+renamed as (
+    select
+        anonymous_id,
+        user_id,
+        email_text,
+        cast(null as {{ dbt.type_string() }}) as phone_text,
+        cast(null as {{ dbt.type_string() }}) as first_name_text,
+        cast(null as {{ dbt.type_string() }}) as last_name_text,
+        cast(null as {{ dbt.type_string() }}) as date_of_birth_text,
+        cast(null as {{ dbt.type_string() }}) as address_text,
+        cast(null as {{ dbt.type_string() }}) as postcode_text,
+        cast(null as {{ dbt.type_string() }}) as city_text,
+        cast(null as {{ dbt.type_string() }}) as country_text,
+        cast(null as {{ dbt.type_string() }}) as postcode_pattern,
+        first_seen_at,
+        observed_at
+    from visitors
+),
+
+final as (
+    select
+        'web' as source,
+        anonymous_id as source_record_id,
+        'first' as party,
+        {{ person_identity_columns() }},
+        observed_at,
+        first_seen_at,
+        anonymous_id,
+        user_id
+    from renamed
+)
+
+select * from final
