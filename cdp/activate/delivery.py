@@ -75,7 +75,7 @@ class TokenBucket:
         now = self.clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= 1:
+        if self.tokens >= 1 - 1e-9:  # tolerate float rounding after an exact wait
             self.tokens -= 1
             return 0.0
         return (1 - self.tokens) / self.rate
@@ -129,7 +129,8 @@ class Sender:
         error = retry_state.outcome.exception()
         if isinstance(error, TransientError) and error.retry_after_s is not None:
             return min(error.retry_after_s, self.policy.max_retry_after_s)
-        backoff = wait_exponential_jitter(initial=self.policy.backoff_initial_s, max=self.policy.backoff_max_s)
+        initial = self.policy.backoff_initial_s
+        backoff = wait_exponential_jitter(multiplier=initial, max=self.policy.backoff_max_s, jitter=initial)
         return backoff(retry_state)
 
     def _attempt(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
@@ -48,16 +49,21 @@ class TestWarehouse:
                 "create or replace table segments.test_segment "
                 "(customer_id varchar, email varchar, phone varchar, country varchar, first_name varchar, product_name varchar)"
             )
-            for p in people:
-                con.execute(
-                    "insert into marts.customer_360 values (?, ?, ?, ?, ?, ?, ?)",
-                    [p["customer_id"], p["email"], p["phone"], p["country"], p["consent_email_marketing"], p["consent_ads"], p["email_unsubscribed"]],
-                )
-                if p.get("in_segment", True):
-                    con.execute(
-                        "insert into segments.test_segment values (?, ?, ?, ?, ?, ?)",
-                        [p["customer_id"], p["email"], p["phone"], p["country"], p["first_name"], p["product_name"]],
-                    )
+            con.executemany(
+                "insert into marts.customer_360 values (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [p["customer_id"], p["email"], p["phone"], p["country"], p["consent_email_marketing"], p["consent_ads"], p["email_unsubscribed"]]
+                    for p in people
+                ],
+            )
+            con.executemany(
+                "insert into segments.test_segment values (?, ?, ?, ?, ?, ?)",
+                [
+                    [p["customer_id"], p["email"], p["phone"], p["country"], p["first_name"], p["product_name"]]
+                    for p in people
+                    if p.get("in_segment", True)
+                ],
+            )
 
     def query(self, sql: str, params=None) -> list[tuple]:
         with duckdb.connect(str(self.path), read_only=True) as con:
@@ -84,10 +90,18 @@ def make_spec(**overrides) -> SyncSpec:
     return SyncSpec(**values)
 
 
-# Fast retries: tests never wait long (and assert nothing about time).
-FAST = DeliveryPolicy(max_attempts=4, backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=0.5)
+class RecordingSleep:
+    """Stands in for time.sleep: remembers what was asked, waits only a moment."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        time.sleep(min(seconds, 0.01))
 
 
 @pytest.fixture
 def fast_policy() -> DeliveryPolicy:
-    return DeliveryPolicy(max_attempts=4, backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=0.5)
+    """Short backoff and timeout, so fault tests finish quickly (no timing is asserted)."""
+    return DeliveryPolicy(max_attempts=4, backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=0.5, sleep=RecordingSleep())
