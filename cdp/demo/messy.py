@@ -103,6 +103,9 @@ def phone(rng: random.Random, rates: Rates, person: Person, *, can_be_missing: b
         return "-".join(national.replace("(", "").replace(")", "").split())
     roll -= rates.phone_national_dashes
     if roll < rates.phone_00_prefix:
+        # Europeans dial out with 00; Americans use 011, so they write the trunk 1 instead
+        if parsed.country_code == 1:
+            return "1-" + "-".join(national.replace("(", "").replace(")", "").split())
         return "00" + person.phone[1:]
     return person.phone
 

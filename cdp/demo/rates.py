@@ -48,7 +48,7 @@ class Rates:
     phone_international_spaced: float = 0.25  # +31 6 12345678
     phone_national: float = 0.30  # 06 12345678, (212) 555-0101
     phone_national_dashes: float = 0.10  # 06-12345678
-    phone_00_prefix: float = 0.10  # 0031612345678
+    phone_00_prefix: float = 0.10  # 0031612345678 (US numbers: 1-212-555-0101)
     # --- events ---
     late_event: float = 0.01  # per event: arrives in the next day's file (or the one after)
     duplicate_event: float = 0.005  # per event: the same line written twice

@@ -76,7 +76,7 @@ class Files:
                 reader = f"read_csv('{path}', all_varchar=true, filename=true, union_by_name=true)"
             else:
                 reader = f"read_parquet('{path}', filename=true)"
-            self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM {reader}")
+            self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM {reader}")  # read the files once
         self._copy_shop(folder / "shop" / "shop.sqlite")
         self.con.execute(f"CREATE VIEW truth AS SELECT * FROM read_parquet('{folder}/truth.parquet')")
 
