@@ -217,12 +217,12 @@ def _read_csv(con, data: bytes, source_file: str, table: str, spec: FileTable, l
         fs.pipe(f"/{rel}.csv", data)
     path = local_path or f"memory:///{rel}.csv"
     try:
-        good = con.execute(
-            f"""SELECT * FROM read_csv({_sql_string(path)}, header = true, all_varchar = true,
+        con.execute(
+            f"""CREATE TEMP TABLE {rel} AS SELECT * FROM read_csv({_sql_string(path)}, header = true, all_varchar = true,
                     delim = ?, quote = '"', escape = '"', encoding = ?,
                     store_rejects = true, rejects_table = '{rel}_errors', rejects_scan = '{rel}_scans')""",
             [spec.delimiter, spec.encoding],
-        ).to_arrow_table()
+        )
         errors = con.execute(
             f"""SELECT line, any_value(column_name ORDER BY column_idx) AS field,
                        any_value(error_type || ': ' || error_message ORDER BY column_idx) AS reason
@@ -234,32 +234,34 @@ def _read_csv(con, data: bytes, source_file: str, table: str, spec: FileTable, l
         if fs is not None:
             fs.rm(f"/{rel}.csv")
         con.execute(f"DROP TABLE IF EXISTS {rel}_errors; DROP TABLE IF EXISTS {rel}_scans")
+    columns = [name for (name,) in con.execute(f"SELECT name FROM pragma_table_info('{rel}') ORDER BY cid").fetchall()]
+    good_rows = con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]
     split = _split_lines(data)
     data_lines = split.line_numbers[~split.blank][1:]  # the header is the first non-blank line
     rejected = np.array([line for line, _, _ in errors], dtype=np.int64)
     good_lines = data_lines[~np.isin(data_lines, rejected)]
-    if len(good_lines) != good.num_rows:
+    if len(good_lines) != good_rows:
         # quoted fields spanning lines: rows no longer map 1:1 to lines
         log.warning("%s: records span several lines; _source_row is the record number", source_file)
-        good_lines = np.arange(1, good.num_rows + 1)
+        good_lines = np.arange(1, good_rows + 1)
     quarantined = [
         {"source_file": source_file, "source_row": line, "field": field, "reason": reason, "raw_record": split.text_of(line)}
         for line, field, reason in errors
     ]
-    good = good.append_column("_source_row", pa.array(good_lines, pa.int64()))
-    good = good.append_column("_source_file", pa.array([source_file] * good.num_rows, pa.string()))
-    records = rel + "_records"
-    con.register(records + "_arrow", good)
-    columns = [c for c in good.column_names if c not in ("_source_row", "_source_file")]
+    # rows come out of read_csv in file order: pair them with their line numbers by position
+    con.register(rel + "_lines", pa.table({"_source_row": pa.array(good_lines, pa.int64())}))
     raw = "to_json(struct_pack(" + ", ".join(f"{_ident(c)} := {_ident(c)}" for c in columns) + "))::VARCHAR"
-    con.execute(f"CREATE TEMP VIEW {records} AS SELECT *, {raw} AS _raw FROM {records}_arrow")
-    typed, bad = _check_types(con, records, columns, spec, source_file, table)
-    con.execute(f"DROP VIEW {records}")
-    con.unregister(records + "_arrow")
+    con.execute(
+        f"""CREATE TEMP VIEW {rel}_records AS
+            SELECT *, {_sql_string(source_file)} AS _source_file, {raw} AS _raw FROM {rel} POSITIONAL JOIN {rel}_lines"""
+    )
+    typed, bad = _check_types(con, f"{rel}_records", columns, spec, source_file, table)
+    con.execute(f"DROP VIEW {rel}_records; DROP TABLE {rel}")
+    con.unregister(rel + "_lines")
     return FileRead(
         good=typed,
         quarantine=_concat_quarantine(quarantine_table(quarantined, table), bad),
-        rows_in=good.num_rows + len(errors),
+        rows_in=good_rows + len(errors),
     )
 
 
@@ -315,12 +317,13 @@ def _check_types(con, relation: str, columns: list[str], spec: FileTable, source
         f"WHEN {texts[c]} IS NOT NULL AND {_ident(c)} IS NULL THEN {_sql_string(c)}" for c in declared
     )
     checked = _temp_name("checked")
+    selected = ", ".join([*map(_ident, columns), "_source_file", "_source_row"])
     if declared:
         text_columns = ", ".join(texts.values())
         con.execute(
             f"""CREATE TEMP TABLE {checked} AS
                 SELECT * EXCLUDE ({text_columns}), CASE {first_bad} END AS _bad_field
-                FROM (SELECT {typed}, _source_file, _source_row, {text_columns} FROM (SELECT *{as_read} FROM {relation}))"""
+                FROM (SELECT {typed}, _source_file, _source_row, {text_columns} FROM (SELECT {selected}{as_read} FROM {relation}))"""
         )
     else:
         con.execute(
