@@ -54,6 +54,9 @@ def _register() -> None:
     from cdp.build import build
 
     app.command("build", rich_help_panel="Merge")(build)
+    from cdp.identity.cli import identity_app
+
+    app.add_typer(identity_app, name="identity", rich_help_panel="Merge")
     from cdp.activate.cli import sync
 
     app.command("sync", rich_help_panel="Activate")(sync)

@@ -1,0 +1,154 @@
+"""Identity inputs -> the matching table, with the guardrails applied.
+
+Tables read from the connection (names fixed so every caller registers the same):
+  identity_inputs      the identity contract columns (docs/architecture.md section 3)
+  identity_strong_ids  source, source_record_id, id_type, id_value
+  blocked_identifiers  identifier_type (email, phone, name, loyalty_card, postcode, address), value
+  nicknames            nickname, canonical_name
+
+Tables written: `matching` (one row per record, keyed by unique_id = source:source_record_id)
+and `usable_strong_ids`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+# Two first names "clearly differ" below this Jaro-Winkler similarity (typos stay above it).
+DIFFERENT_NAME_SIMILARITY = 0.8
+
+# Gmail ignores dots and +tags in the local part, so they name the same mailbox.
+_CANONICAL_EMAIL = """
+    case when split_part(e, '@', 2) in ('gmail.com', 'googlemail.com')
+         then replace(split_part(split_part(e, '@', 1), '+', 1), '.', '') || '@gmail.com'
+         else e end
+"""
+
+
+def _blocked(identifier_type: str, column: str) -> str:
+    """SQL: the column's value, or null when the seed blocks it."""
+    return (
+        f"case when {column} in (select value from blocked where identifier_type = '{identifier_type}') "
+        f"then null else {column} end"
+    )
+
+
+def clearly_different_first_names(left: str, right: str) -> str:
+    """SQL: true when two records' first names belong to two different people.
+
+    Nicknames (shared canonical form), typos (high Jaro-Winkler) and swapped first/last
+    names do not count as different; a missing name never does.
+    """
+    return f"""(
+        {left}.first_name is not null and {right}.first_name is not null
+        and len(list_intersect({left}.first_name_forms, {right}.first_name_forms)) = 0
+        and jaro_winkler_similarity({left}.first_name, {right}.first_name) < {DIFFERENT_NAME_SIMILARITY}
+        and coalesce({left}.first_name <> {right}.last_name, true)
+        and coalesce({right}.first_name <> {left}.last_name, true)
+    )"""
+
+
+def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Build `matching` and `usable_strong_ids` from the registered input tables."""
+    con.execute("""
+        create or replace temp table blocked as
+        select distinct lower(trim(identifier_type)) as identifier_type, lower(trim(value)) as value
+        from blocked_identifiers where value is not null
+    """)
+    con.execute(f"""
+        create or replace temp table cleaned as
+        with typed as (
+            select
+                source || ':' || source_record_id as unique_id,
+                source, source_record_id, party,
+                nullif(lower(trim(email)), '') as email,
+                nullif(lower(trim(email_sha256)), '') as email_sha256,
+                nullif(trim(phone), '') as phone,
+                nullif(lower(trim(first_name)), '') as first_name,
+                nullif(lower(trim(last_name)), '') as last_name,
+                cast(date_of_birth as varchar) as date_of_birth,
+                nullif(lower(trim(address)), '') as address,
+                nullif(upper(replace(postcode, ' ', '')), '') as postcode,
+                nullif(lower(trim(city)), '') as city,
+                upper(country) as country
+            from identity_inputs
+        )
+        select
+            unique_id, source, source_record_id, party,
+            {_blocked('email', 'email')} as email,
+            -- a blocked email is blocked in its hashed form too
+            case when email_sha256 in (select sha256(value) from blocked where identifier_type = 'email')
+                 then null else email_sha256 end as email_sha256,
+            {_blocked('phone', 'phone')} as phone,
+            {_blocked('name', 'first_name')} as first_name,
+            {_blocked('name', 'last_name')} as last_name,
+            date_of_birth,
+            {_blocked('address', 'address')} as address,
+            {_blocked('postcode', 'postcode')} as postcode,
+            city, country
+        from typed
+    """)
+    # Plain emails get a canonical key; hashed-only records take the key of the plain
+    # email whose SHA-256 (of the lower/trimmed form, as partners hash it) they carry.
+    con.execute(f"create or replace temp macro canonical_email(e) as {_CANONICAL_EMAIL}")
+    con.execute("""
+        create or replace temp table email_keys as
+        with plain as (
+            select unique_id, email, canonical_email(email) as email_key
+            from cleaned where email is not null
+        ),
+        hash_to_key as (
+            select sha256(email) as email_sha256, min(email_key) as email_key from plain group by all
+        )
+        select unique_id, email_key from plain
+        union all
+        select c.unique_id, coalesce(h.email_key, 'sha256:' || c.email_sha256)
+        from cleaned c left join hash_to_key h using (email_sha256)
+        where c.email is null and c.email_sha256 is not null
+    """)
+    con.execute("""
+        create or replace temp table named as
+        with forms as (
+            select lower(trim(nickname)) as first_name, list(distinct lower(trim(canonical_name))) as canonical_names
+            from nicknames group by all
+        )
+        select c.*, k.email_key,
+            case when c.first_name is not null
+                 then list_distinct([c.first_name] || coalesce(f.canonical_names, []::varchar[])) end as first_name_forms
+        from cleaned c
+        left join email_keys k using (unique_id)
+        left join forms f using (first_name)
+    """)
+    # Shared-household emails: one address used by people with clearly different first
+    # names. The email alone must not link them, so it is kept out of linking altogether.
+    con.execute(f"""
+        create or replace temp table shared_emails as
+        with people as (
+            select distinct email_key, first_name, last_name, first_name_forms
+            from named where email_key is not null and first_name is not null
+        )
+        select distinct a.email_key
+        from people a join people b on a.email_key = b.email_key and a.first_name < b.first_name
+        where {clearly_different_first_names('a', 'b')}
+    """)
+    con.execute("""
+        create or replace table matching as
+        select n.* exclude (email_key),
+            case when s.email_key is null then n.email_key end as email_key,
+            s.email_key is not null as email_is_shared
+        from named n left join shared_emails s using (email_key)
+    """)
+    # A strong id is usable when not blocked and when the record carries only one value of
+    # that type (a cookie seen with two user ids is a shared device: it links by neither).
+    con.execute("""
+        create or replace table usable_strong_ids as
+        with ids as (
+            select distinct source || ':' || source_record_id as unique_id, id_type, trim(cast(id_value as varchar)) as id_value
+            from identity_strong_ids
+            where id_value is not null and trim(cast(id_value as varchar)) <> ''
+              and lower(trim(cast(id_value as varchar))) not in (
+                  select value from blocked where identifier_type = lower(id_type))
+        )
+        select unique_id, id_type, any_value(id_value) as id_value
+        from ids group by all having count(*) = 1
+    """)

@@ -1,0 +1,175 @@
+"""Resolve identity inputs into customer ids: the whole identity step, in one call.
+
+    result = resolve_identities(inputs, strong_ids, blocked, nicknames, previous,
+                                threshold=0.99, max_cluster_size=50)
+
+Frames may be pandas or Arrow. `previous` is the last run's `identity.record_customers`
+(or None on the first run). Everything runs in a private in-memory DuckDB connection
+(Splink rejects dbt-duckdb's cursor wrapper, and the warehouse has one writer).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import duckdb
+import pandas as pd
+
+from cdp.identity.links import build_deterministic_links
+from cdp.identity.model import predict_links
+from cdp.identity.prepare import clearly_different_first_names, prepare_matching_table
+from cdp.identity.stable_ids import assign_customer_ids, changelog
+
+RECORD_CUSTOMER_COLUMNS = [
+    "source", "source_record_id", "customer_id", "link_rule", "match_probability",
+    "previous_customer_id", "customer_since", "cluster_capped", "run_id", "resolved_at",
+]
+EMPTY_PREVIOUS = pd.DataFrame({
+    "source": pd.Series(dtype="str"), "source_record_id": pd.Series(dtype="str"),
+    "customer_id": pd.Series(dtype="str"), "customer_since": pd.Series(dtype="datetime64[us]"),
+})
+
+
+@dataclass
+class Resolution:
+    record_customers: pd.DataFrame  # RECORD_CUSTOMER_COLUMNS, one row per input record
+    changelog: pd.DataFrame  # changed_at, run_id, change, customer_id, other_customer_id, reason
+    oversized_clusters: pd.DataFrame  # cluster_key, records: clusters broken up by the cap
+
+
+def resolve_identities(
+    inputs, strong_ids, blocked, nicknames, previous=None, *, threshold: float, max_cluster_size: int,
+    model=None, run_id: str | None = None, resolved_at: datetime | None = None,
+) -> Resolution:
+    con = duckdb.connect()
+    for name, frame in {"identity_inputs": inputs, "identity_strong_ids": strong_ids,
+                        "blocked_identifiers": blocked, "nicknames": nicknames}.items():
+        con.register(name, frame)
+    con.register("previous_records", EMPTY_PREVIOUS if previous is None else previous)
+    run_id = run_id or uuid.uuid4().hex
+    resolved_at = resolved_at or datetime.now(timezone.utc).replace(tzinfo=None)
+    try:
+        return resolve_in(con, threshold=threshold, max_cluster_size=max_cluster_size, model=model,
+                          run_id=run_id, resolved_at=resolved_at)
+    finally:
+        con.close()
+
+
+def resolve_in(con: duckdb.DuckDBPyConnection, *, threshold, max_cluster_size, model, run_id, resolved_at) -> Resolution:
+    """The steps over a connection holding the input tables (see `prepare`) and `previous_records`."""
+    prepare_matching_table(con)
+    build_deterministic_links(con)
+    predict_links(con, threshold, model)
+    keep_links_between_same_people(con)
+    oversized = cluster(con, threshold, max_cluster_size)
+    con.execute("""
+        create or replace temp table previous_assignment as
+        select source || ':' || source_record_id as unique_id, customer_id, customer_since from previous_records
+    """)
+    assign_customer_ids(con, resolved_at)
+    record_customers = con.execute("""
+        select m.source, m.source_record_id, a.customer_id,
+               coalesce(r.link_rule, 'singleton') as link_rule, r.match_probability,
+               a.previous_customer_id, a.customer_since, c.cluster_capped,
+               ?::varchar as run_id, ?::timestamp as resolved_at
+        from matching m
+        join assignment a using (unique_id)
+        join clusters c using (unique_id)
+        left join record_rules r using (unique_id)
+        order by m.source, m.source_record_id
+    """, [run_id, resolved_at]).df()
+    return Resolution(record_customers, changelog(record_customers, run_id=run_id, changed_at=resolved_at), oversized)
+
+
+def keep_links_between_same_people(con: duckdb.DuckDBPyConnection) -> None:
+    """Guardrail: a probabilistic link between clearly different first names is dropped.
+
+    Whatever else agrees (a household's address and phone, twins' birthday), two first
+    names that are neither typos nor nicknames of each other are two people.
+    """
+    con.execute(f"""
+        create or replace table probabilistic_links as
+        select p.* from probabilistic_links p
+        join matching l on l.unique_id = p.unique_id_l
+        join matching r on r.unique_id = p.unique_id_r
+        where not {clearly_different_first_names('l', 'r')}
+    """)
+
+
+def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: int) -> pd.DataFrame:
+    """Connected components (Splink's) over all links; clusters above the cap are broken up.
+
+    An oversized cluster keeps only its strong-id links (the most trusted); records still
+    in an oversized group after that stand alone. Writes `clusters (unique_id,
+    cluster_key, cluster_capped)` and `record_rules`; returns the oversized clusters.
+    """
+    con.execute("""
+        create or replace temp table all_links as
+        select * from deterministic_links union all select * from probabilistic_links
+    """)
+    components(con, "all_links", "components")
+    con.execute("""
+        create or replace temp table oversized as
+        select cluster_key, count(*) as records from components group by all having count(*) > ?
+    """, [max_cluster_size])
+    con.execute("""
+        create or replace temp table capped_links as
+        select l.* from all_links l join components c on c.unique_id = l.unique_id_l
+        where l.link_rule like 'strong_id:%' and c.cluster_key in (select cluster_key from oversized)
+    """)
+    components(con, "capped_links", "capped_components")
+    con.execute("""
+        create or replace temp table clusters as
+        with recut as (
+            select o.unique_id, coalesce(cc.cluster_key, o.unique_id) as cluster_key
+            from components o left join capped_components cc using (unique_id)
+            where o.cluster_key in (select cluster_key from oversized)
+        ),
+        still_big as (select cluster_key from recut group by all having count(*) > ?)
+        select unique_id,
+               case when cluster_key in (select cluster_key from still_big) then unique_id else cluster_key end as cluster_key,
+               true as cluster_capped
+        from recut
+        union all
+        select unique_id, cluster_key, false from components
+        where cluster_key not in (select cluster_key from oversized)
+    """, [max_cluster_size])
+    # Each record's link rule: the most trusted link it has inside its final cluster.
+    con.execute("""
+        create or replace temp table record_rules as
+        with ends as (
+            select unique_id_l as unique_id, unique_id_r as other, link_rule, match_probability from all_links
+            union all
+            select unique_id_r, unique_id_l, link_rule, match_probability from all_links
+        )
+        select e.unique_id, arg_min(e.link_rule, (case when e.link_rule like 'strong_id:%' then 1
+                    when e.link_rule like 'email%' then 2 else 3 end, -e.match_probability)) as link_rule,
+               max(e.match_probability) as match_probability
+        from ends e
+        join clusters a on a.unique_id = e.unique_id
+        join clusters b on b.unique_id = e.other and b.cluster_key = a.cluster_key
+        group by all
+    """)
+    return con.execute("select * from oversized order by cluster_key").df()
+
+
+def components(con: duckdb.DuckDBPyConnection, links_table: str, output: str) -> None:
+    """`output (unique_id, cluster_key)`: Splink's connected components, keyed by the smallest member."""
+    from splink import DuckDBAPI
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    con.execute("create or replace temp table cluster_nodes as select unique_id from matching")
+    db_api = DuckDBAPI(connection=con)
+    clustered = cluster_pairwise_predictions_at_threshold(
+        db_api.register(con.table("cluster_nodes")),
+        db_api.register(con.table(links_table)),
+        db_api=db_api, node_id_column_name="unique_id",
+    )
+    con.execute(f"""
+        create or replace temp table {output} as
+        select unique_id, min(unique_id) over (partition by cluster_id) as cluster_key
+        from {clustered.physical_name}
+    """)
+    clustered.drop_table_from_database_and_remove_from_cache()

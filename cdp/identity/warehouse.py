@@ -1,0 +1,35 @@
+"""Read the identity tables out of the warehouse into a private connection.
+
+The CLI commands (train, evaluate) and the benchmark work on a copy in memory: the
+warehouse file is opened read-only and only for as long as the copy takes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from cdp.errors import CdpError
+
+INPUT_TABLES = {
+    "identity_inputs": "identity.identity_inputs",
+    "identity_strong_ids": "identity.identity_strong_ids",
+    "blocked_identifiers": "seeds.blocked_identifiers",
+    "nicknames": "seeds.nicknames",
+}
+
+
+def load_tables(warehouse: Path, tables: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection holding `name -> schema.table` copied from the warehouse."""
+    if not warehouse.exists():
+        raise CdpError(f"{warehouse}: warehouse not found (run `cdp ingest` and `cdp build` first, or set CDP_WAREHOUSE)")
+    con = duckdb.connect()
+    con.execute("attach ? as wh (read_only)", [str(warehouse)])
+    for name, qualified in tables.items():
+        try:
+            con.execute(f"create table {name} as select * from wh.{qualified}")
+        except duckdb.CatalogException as error:
+            raise CdpError(f"{warehouse}: table {qualified} is missing (run `cdp build`): {error}") from error
+    con.execute("detach wh")
+    return con

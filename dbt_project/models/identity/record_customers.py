@@ -1,0 +1,36 @@
+"""identity.record_customers: every identity input record with its stable customer_id.
+
+Runs the identity step (cdp.identity.resolve, Splink 5 with the model JSON in the repo)
+on identity_inputs and identity_strong_ids, with the guardrail seeds. The previous
+assignment is this table as it stands before the run: dbt-duckdb builds a Python table
+under a temporary name and swaps it in afterwards, so `dbt.this` is still readable here.
+"""
+
+
+def previous_assignment(dbt, session):
+    """This table from the last run, or None on the first run."""
+    schema, table = dbt.this.schema, dbt.this.identifier
+    exists = session.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+    ).fetchone()[0]
+    if not exists:
+        return None
+    return session.execute(
+        f"select source, source_record_id, customer_id, customer_since from {dbt.this}"
+    ).df()
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from cdp.identity.resolve import resolve_identities
+
+    resolution = resolve_identities(
+        dbt.ref("identity_inputs").df(),
+        dbt.ref("identity_strong_ids").df(),
+        dbt.ref("blocked_identifiers").df(),
+        dbt.ref("nicknames").df(),
+        previous_assignment(dbt, session),
+        threshold=float(dbt.config.get("match_threshold")),
+        max_cluster_size=int(dbt.config.get("max_cluster_size")),
+    )
+    return resolution.record_customers

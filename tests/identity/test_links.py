@@ -1,0 +1,66 @@
+"""Deterministic links, hashed joins and Splink links, record by record."""
+
+from __future__ import annotations
+
+from tests.identity.conftest import customer_of, records, rule_of, sha256, strong_ids
+
+ANNA = dict(first_name="anna", last_name="jansen", date_of_birth="1990-04-02", address="kerkstraat 1",
+            postcode="1011AB", city="amsterdam", phone="+31612345678")
+
+
+def test_anonymous_visitor_is_stitched_to_the_shop_customer_by_user_id(resolve):
+    inputs = records(dict(source="web", source_record_id="anon-1"),
+                     dict(source="web", source_record_id="anon-2"),
+                     dict(source="shop", source_record_id="S1", email="anna@mail.nl", **ANNA))
+    ids = strong_ids(("web", "anon-1", "user_id", "S1"), ("web", "anon-2", "user_id", "S1"),
+                     ("shop", "S1", "user_id", "S1"))
+    result = resolve(inputs, ids)
+    assert customer_of(result, "anon-1") == customer_of(result, "anon-2") == customer_of(result, "S1")
+    assert rule_of(result, "anon-1") == "strong_id:user_id"
+
+
+def test_strong_ids_of_different_types_do_not_link(resolve):
+    inputs = records(dict(source="pos", source_record_id="T1"), dict(source="erp", source_record_id="E1"))
+    ids = strong_ids(("pos", "T1", "loyalty_card", "123"), ("erp", "E1", "account_number", "123"))
+    result = resolve(inputs, ids)
+    assert customer_of(result, "T1") != customer_of(result, "E1")
+
+
+def test_same_email_links_including_gmail_dots_and_tags(resolve):
+    inputs = records(dict(source="shop", source_record_id="S1", email="anna.jansen@gmail.com", first_name="anna"),
+                     dict(source="crm", source_record_id="C1", email="annajansen+shop@gmail.com", first_name="anna"),
+                     dict(source="pos", source_record_id="T1", email="anna.jansen@gmail.com"))
+    result = resolve(inputs)
+    assert customer_of(result, "S1") == customer_of(result, "C1") == customer_of(result, "T1")
+    assert rule_of(result, "C1") == "email"
+
+
+def test_partner_and_broker_rows_join_through_the_sha256_of_the_email(resolve):
+    inputs = records(dict(source="crm", source_record_id="C1", email="anna@mail.nl", first_name="anna"),
+                     dict(source="partner", source_record_id="R1", party="second", email_sha256=sha256("anna@mail.nl")),
+                     dict(source="broker", source_record_id="B1", party="third", email_sha256=sha256("anna@mail.nl")),
+                     dict(source="partner", source_record_id="R2", party="second", email_sha256=sha256("other@mail.nl")))
+    result = resolve(inputs)
+    assert customer_of(result, "C1") == customer_of(result, "R1") == customer_of(result, "B1")
+    assert rule_of(result, "R1") == "email_sha256"
+    assert customer_of(result, "R2") != customer_of(result, "C1")
+
+
+def test_probabilistic_link_on_fuzzy_fields_with_a_nickname_and_a_typo(resolve):
+    robert = dict(ANNA, first_name="robert", last_name="de vries")
+    inputs = records(dict(source="shop", source_record_id="S1", email="rob@mail.nl", **robert),
+                     dict(source="erp", source_record_id="E1", **(robert | {"first_name": "bob", "last_name": "de vreis"})))
+    result = resolve(inputs)
+    assert customer_of(result, "S1") == customer_of(result, "E1")
+    assert rule_of(result, "E1") == "probabilistic"
+    assert result.record_customers.match_probability.min() >= 0.99
+
+
+def test_unrelated_records_stay_apart_as_singletons(resolve):
+    inputs = records(dict(source="crm", source_record_id="C1", **ANNA),
+                     dict(source="crm", source_record_id="C2", first_name="piet", last_name="bakker",
+                          date_of_birth="1970-01-01", address="dorpsweg 9", postcode="9999ZZ", city="zwolle"))
+    result = resolve(inputs)
+    assert customer_of(result, "C1") != customer_of(result, "C2")
+    assert set(result.record_customers.link_rule) == {"singleton"}
+    assert result.record_customers.match_probability.isna().all()
