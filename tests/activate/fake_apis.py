@@ -58,8 +58,9 @@ class FakeApi:
         self.faults: deque[tuple] = deque()
         self.in_flight = 0
         self.max_in_flight = 0
-        self.hold = threading.Event()  # set = requests pass; cleared = they block (crash tests)
-        self.hold.set()
+        # Crash tests: requests after the first `block_after` wait until `release` is set.
+        self.block_after: int | None = None
+        self.release = threading.Event()
         self.held = threading.Event()
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -76,7 +77,7 @@ class FakeApi:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.hold.set()
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -101,7 +102,10 @@ class FakeApi:
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout) or died (crash test)
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -118,9 +122,9 @@ class FakeApi:
 
             def _respond(self, body: bytes, fault: tuple | None) -> None:
                 api.requests.append({"method": self.command, "path": self.path, "body": body, "headers": dict(self.headers)})
-                if not api.hold.is_set():
+                if api.block_after is not None and len(api.requests) > api.block_after:
                     api.held.set()
-                    api.hold.wait()
+                    api.release.wait()
                 if not api.contract.check_auth(self.headers):
                     return self._answer(401, {"error": "unauthorized"})
                 if fault:

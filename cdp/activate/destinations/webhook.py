@@ -2,7 +2,8 @@
 
 Settings: the URL from `config.url` (usually `{{ env_var('CDP_WEBHOOK_URL') }}` in the
 segment YAML) or the CDP_WEBHOOK_URL environment variable; the signing secret from
-CDP_WEBHOOK_SECRET. Optional config: `batch_size` (default 500), `rate_per_s`.
+CDP_WEBHOOK_SECRET. Optional config: `batch_size` (default 500), `rate_per_s` (default 50),
+`concurrency` (default 4).
 
 Body: {"sync": name, "run_id": id, "operation": "upsert"|"remove"|"clear",
 "rows": [{"key": pk, "operation": op, "identifiers": {...}, "fields": {...}}]}.
@@ -42,6 +43,7 @@ class WebhookDestination(Destination):
         self.url = self.config("url") or context.env.get("CDP_WEBHOOK_URL", "")
         rows = int(self.config("batch_size", self.batch_size))
         self.batch_size = rows  # per-sync override of the declared default
+        self.concurrency = int(self.config("concurrency", self.concurrency))
         if self.config("rate_per_s"):
             self.rate_limits = (RateLimit(float(self.config("rate_per_s")), 1),)
 
