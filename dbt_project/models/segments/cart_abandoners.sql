@@ -2,16 +2,37 @@
 -- (dbt var cart_abandoned_hours) and have not ordered since, online or in store.
 -- The open cart itself (latest product added and not bought) is worked out in customer_360.
 
-with cart_history as (
+with categories_bought as (
     select
         customer_id,
-        count(distinct order_id) as past_orders,
         {{ dbt.listagg('category', "', '", 'order by category') }} as past_purchase_categories
     from (
-        select distinct customer_id, order_id, category
+        select distinct customer_id, category
         from {{ ref('customer_purchases') }}
-    ) as purchased
+        where category is not null
+    ) as distinct_categories
     group by customer_id
+),
+
+open_carts as (
+    select
+        customers.customer_id,
+        customers.open_cart_product_id,
+        customers.open_cart_product_name,
+        customers.open_cart_category,
+        customers.open_cart_at,
+        {{ dbt.datediff('customers.open_cart_at', 'clock.as_of', 'hour') }} as hours_since_added
+    from {{ ref('customer_360') }} as customers
+    cross join {{ ref('segment_clock') }} as clock
+    where customers.open_cart_product_id is not null
+        and customers.open_cart_at > clock.cart_since
+        and customers.open_cart_at <= clock.as_of
+        and not exists (
+            select 1
+            from {{ ref('customer_purchases') }} as purchases
+            where purchases.customer_id = customers.customer_id
+                and purchases.ordered_at >= customers.open_cart_at
+        )
 )
 
 select
@@ -21,27 +42,19 @@ select
     customers.email,
     customers.phone,
     customers.country,
-    customers.open_cart_product_id as product_id,
-    customers.open_cart_product_name as product_name,
-    customers.open_cart_category as product_category,
-    customers.open_cart_at as added_to_cart_at,
-    {{ dbt.datediff('customers.open_cart_at', 'clock.as_of', 'hour') }} as hours_since_added,
-    coalesce(history.past_orders, 0) as past_orders,
-    history.past_purchase_categories,
-    'left ' || coalesce(customers.open_cart_product_name, customers.open_cart_product_id)
-        || ' in the cart ' || cast({{ dbt.datediff('customers.open_cart_at', 'clock.as_of', 'hour') }} as {{ dbt.type_string() }})
+    carts.open_cart_product_id as product_id,
+    carts.open_cart_product_name as product_name,
+    carts.open_cart_category as product_category,
+    carts.open_cart_at as added_to_cart_at,
+    carts.hours_since_added,
+    coalesce(customers.orders_total, 0) as past_orders,
+    categories.past_purchase_categories,
+    'left ' || coalesce(carts.open_cart_product_name, carts.open_cart_product_id)
+        || ' in the cart ' || cast(carts.hours_since_added as {{ dbt.type_string() }})
         || ' hours ago, no order since' as why_in_segment
-from {{ ref('customer_360') }} as customers
-cross join {{ ref('segment_clock') }} as clock
-left join cart_history as history
-    on customers.customer_id = history.customer_id
-where customers.open_cart_product_id is not null
-    and customers.open_cart_at > clock.cart_since
-    and customers.open_cart_at <= clock.as_of
-    and (customers.email is not null or customers.phone is not null)
-    and not exists (
-        select 1
-        from {{ ref('customer_purchases') }} as purchases
-        where purchases.customer_id = customers.customer_id
-            and purchases.ordered_at >= customers.open_cart_at
-    )
+from open_carts as carts
+inner join {{ ref('customer_360') }} as customers
+    on carts.customer_id = customers.customer_id
+left join categories_bought as categories
+    on carts.customer_id = categories.customer_id
+where customers.email is not null or customers.phone is not null

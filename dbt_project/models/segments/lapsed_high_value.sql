@@ -1,8 +1,18 @@
 -- Lapsed high value (win-back): customers in the top two spending quintiles (rfm_monetary 4-5)
--- who have not ordered, online or in store, for 180 days (dbt var lapsed_after_days).
+-- who have not ordered, online or in store, for 90 days (dbt var win_back_after_days).
 -- The win-back offer uses the category they spent most on.
 
-with category_spend as (
+with gone_quiet as (
+    select
+        customers.customer_id,
+        {{ dbt.datediff('customers.last_order_at', 'clock.as_of', 'day') }} as days_since_last_order
+    from {{ ref('customer_360') }} as customers
+    cross join {{ ref('segment_clock') }} as clock
+    where customers.rfm_monetary >= 4
+        and customers.last_order_at < clock.win_back_before
+),
+
+category_spend as (
     select
         customer_id,
         category,
@@ -25,18 +35,17 @@ select
     customers.orders_total,
     customers.average_order_value,
     customers.last_order_at,
-    {{ dbt.datediff('customers.last_order_at', 'clock.as_of', 'day') }} as days_since_last_order,
+    quiet.days_since_last_order,
     favourite.category as favourite_category,
     customers.rfm_segment,
     'spent ' || cast(cast(round(customers.revenue, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
         || ' over ' || cast(customers.orders_total as {{ dbt.type_string() }})
-        || ' orders, none in the last ' || cast({{ var('lapsed_after_days', 180) }} as {{ dbt.type_string() }})
-        || ' days' as why_in_segment
-from {{ ref('customer_360') }} as customers
-cross join {{ ref('segment_clock') }} as clock
+        || ' orders, last order ' || cast(quiet.days_since_last_order as {{ dbt.type_string() }})
+        || ' days ago' as why_in_segment
+from gone_quiet as quiet
+inner join {{ ref('customer_360') }} as customers
+    on quiet.customer_id = customers.customer_id
 left join category_spend as favourite
-    on customers.customer_id = favourite.customer_id
+    on quiet.customer_id = favourite.customer_id
     and favourite.spend_rank = 1
-where customers.rfm_monetary >= 4
-    and customers.last_order_at < clock.lapsed_before
-    and (customers.email is not null or customers.phone is not null)
+where customers.email is not null or customers.phone is not null

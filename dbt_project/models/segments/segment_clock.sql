@@ -3,7 +3,8 @@
 --   as_of                 default: the newest event (a universe generated in the past still has open carts)
 --   recent_days           default 30: "browsing recently"
 --   cart_abandoned_hours  default 72: how fresh an abandoned cart must be
---   lapsed_after_days     default 180: no order for this long = lapsed
+--   win_back_after_days   default 90: no order for this long = time to win them back (customer_360
+--                         calls them lapsed only at lapsed_after_days, 180: win-back starts earlier)
 -- Ephemeral: no table of its own, not a sync, not an asset.
 {{ config(materialized='ephemeral') }}
 
@@ -22,5 +23,5 @@ select
     as_of,
     {{ dbt.dateadd('day', -var('recent_days', 30), 'as_of') }} as recent_since,
     {{ dbt.dateadd('hour', -var('cart_abandoned_hours', 72), 'as_of') }} as cart_since,
-    {{ dbt.dateadd('day', -var('lapsed_after_days', 180), 'as_of') }} as lapsed_before
+    {{ dbt.dateadd('day', -var('win_back_after_days', 90), 'as_of') }} as win_back_before
 from now
