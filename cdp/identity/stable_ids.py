@@ -89,13 +89,18 @@ def changelog(assignment: pd.DataFrame, *, run_id: str, changed_at) -> pd.DataFr
     con.register("assignment", assignment)
     capped = "bool_or(coalesce(cluster_capped, false))" if "cluster_capped" in assignment.columns else "false"
     return con.execute(f"""
-        with moves as (
+        with typed as (  -- an all-null column arrives untyped from pandas
+            select * replace (cast(customer_id as varchar) as customer_id,
+                             cast(previous_customer_id as varchar) as previous_customer_id)
+            from assignment
+        ),
+        moves as (
             select customer_id, previous_customer_id, count(*) as records, {capped} as capped
-            from assignment where previous_customer_id is distinct from customer_id
+            from typed where previous_customer_id is distinct from customer_id
             group by all
         ),
-        current_ids as (select distinct customer_id from assignment),
-        earlier_ids as (select distinct previous_customer_id as customer_id from assignment where previous_customer_id is not null),
+        current_ids as (select distinct customer_id from typed),
+        earlier_ids as (select distinct previous_customer_id as customer_id from typed where previous_customer_id is not null),
         new_customers as (
             select customer_id from current_ids
             where customer_id not in (select customer_id from earlier_ids)

@@ -25,7 +25,8 @@ def load_tables(warehouse: Path, tables: dict[str, str]) -> duckdb.DuckDBPyConne
     if not warehouse.exists():
         raise CdpError(f"{warehouse}: warehouse not found (run `cdp ingest` and `cdp build` first, or set CDP_WAREHOUSE)")
     con = duckdb.connect()
-    con.execute("attach ? as wh (read_only)", [str(warehouse)])
+    quoted = str(warehouse).replace("'", "''")
+    con.execute(f"attach '{quoted}' as wh (read_only)")
     for name, qualified in tables.items():
         try:
             con.execute(f"create table {name} as select * from wh.{qualified}")

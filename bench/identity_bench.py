@@ -1,0 +1,131 @@
+"""Identity step vs plain Splink 5, side by side on the same records and the same model.
+
+    python bench/identity_bench.py --warehouse warehouse/cdp.duckdb   # identity inputs of a built warehouse
+    python bench/identity_bench.py --persons 20000                    # synthetic inputs (cdp.identity.synthetic)
+
+Each stage runs as its own process (bench.measure.run_measured: wall time, CPU time,
+peak RSS), reading the same Parquet copy of the inputs:
+- `identity`: cdp.identity.resolve.resolve_identities (guardrails, deterministic links,
+  Splink prediction, connected components with the cap, stable ids, changelog);
+- `plain_splink`: Splink alone: load the records, predict with the same model JSON at
+  the same threshold, cluster with Splink's connected components.
+Figures go to bench/results/identity_bench.json (and are printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "identity_bench.json"
+THRESHOLD = 0.99
+TABLES = ("identity_inputs", "identity_strong_ids", "blocked_identifiers", "nicknames")
+
+
+def write_inputs(folder: Path, warehouse: Path | None, persons: int) -> int:
+    """The inputs as Parquet files; returns the record count."""
+    import duckdb
+    import pandas as pd
+
+    from cdp import settings
+
+    if warehouse is not None:
+        from cdp.identity.warehouse import INPUT_TABLES, load_tables
+
+        con = load_tables(warehouse, INPUT_TABLES)
+    else:
+        from cdp.identity.synthetic import synthetic_identity_inputs
+
+        inputs, strong_ids, _ = synthetic_identity_inputs(persons, seed=1)
+        con = duckdb.connect()
+        con.register("identity_inputs", inputs)
+        con.register("identity_strong_ids", strong_ids)
+        for seed in ("blocked_identifiers", "nicknames"):
+            con.register(seed, pd.read_csv(settings.SEEDS_DIR / f"{seed}.csv", dtype=str))
+    for table in TABLES:
+        con.execute(f"copy (select * from {table}) to '{folder / table}.parquet' (format parquet)")
+    return con.execute("select count(*) from identity_inputs").fetchone()[0]
+
+
+def run_identity(folder: Path) -> None:
+    import pandas as pd
+
+    from cdp.identity.resolve import resolve_identities
+
+    frames = [pd.read_parquet(folder / f"{table}.parquet") for table in TABLES]
+    resolution = resolve_identities(*frames, threshold=THRESHOLD, max_cluster_size=100)
+    print(f"customers: {resolution.record_customers.customer_id.nunique()}")
+
+
+def run_plain_splink(folder: Path) -> None:
+    import logging
+
+    import duckdb
+    from splink import DuckDBAPI, Linker
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    from cdp.identity.model import MODEL_PATH
+
+    con = duckdb.connect()
+    # the columns the model compares, in the same matching form, without any guardrail
+    con.execute(f"""
+        create table records as
+        select source || ':' || source_record_id as unique_id, lower(first_name) as first_name,
+               [lower(first_name)] as first_name_forms, lower(last_name) as last_name,
+               cast(date_of_birth as varchar) as date_of_birth, lower(address) as address, postcode,
+               lower(city) as city, phone, lower(email) as email
+        from read_parquet('{folder / "identity_inputs.parquet"}')
+    """)
+    db_api = DuckDBAPI(connection=con)
+    records = db_api.register(con.table("records"))
+    linker = Linker(records, MODEL_PATH, log_level=logging.WARNING)
+    predictions = linker.inference.predict(threshold_match_probability=THRESHOLD, warning_mode="never")
+    clusters = cluster_pairwise_predictions_at_threshold(
+        db_api.register(con.table("records").select("unique_id")), predictions, db_api=db_api,
+        node_id_column_name="unique_id")
+    count = con.execute(f"select count(distinct cluster_id) from {clusters.physical_name}").fetchone()[0]
+    print(f"clusters: {count}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--warehouse", type=Path, help="a built warehouse to read identity inputs from")
+    parser.add_argument("--persons", type=int, default=20000, help="synthetic persons when no warehouse")
+    parser.add_argument("--stage", choices=["identity", "plain_splink"], help=argparse.SUPPRESS)
+    parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage:
+        {"identity": run_identity, "plain_splink": run_plain_splink}[args.stage](args.inputs)
+        return
+
+    from bench.measure import run_measured
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        records = write_inputs(folder, args.warehouse, args.persons)
+        measured = {
+            stage: run_measured(stage, [sys.executable, __file__, "--stage", stage, "--inputs", str(folder)],
+                                log_path=folder / f"{stage}.log")
+            for stage in ("plain_splink", "identity")
+        }
+        for stage, m in measured.items():
+            if m.returncode:
+                sys.exit(f"{stage} failed:\n" + (folder / f"{stage}.log").read_text()[-3000:])
+    result = {
+        "input": str(args.warehouse) if args.warehouse else f"synthetic, {args.persons} persons",
+        "records": records, "threshold": THRESHOLD, "machine": f"{platform.machine()}, {platform.python_version()}",
+        "stages": {stage: m.as_dict() for stage, m in measured.items()},
+        "ratio_wall": round(measured["identity"].wall_s / measured["plain_splink"].wall_s, 3),
+        "ratio_peak_rss": round(measured["identity"].peak_rss_mb / measured["plain_splink"].peak_rss_mb, 3),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
