@@ -126,6 +126,7 @@ def _plan(life: Life) -> Plan:
     store_shopper = story or rolls[4] < 0.4
     carded = story or (store_shopper and rolls[5] < 0.7)
     stores = world.STORES[person.country]
+    subscriber = person.owns_email and rolls[11] < 0.5
     return Plan(
         shop=shop,
         duplicate_shop=shop and rolls[2] < life.rates.duplicate_shop_account,
@@ -135,9 +136,10 @@ def _plan(life: Life) -> Plan:
         loyalty_card=stable_id("L", life.seed, "loyalty", person.index, digits=10) if carded else None,
         crm=rolls[9] < 0.6,
         duplicate_crm=rolls[10] < life.rates.duplicate_crm_contact,
-        subscriber=person.owns_email and rolls[11] < 0.5,
+        subscriber=subscriber,
         erp_account=stable_id("A", life.seed, "erp", person.index, digits=8) if shop and rolls[12] < 0.1 else None,
-        partner=person.owns_email and rolls[13] < 0.12,
+        # hashed emails only join through an exact email elsewhere: partner members are subscribers
+        partner=subscriber and rolls[13] < 0.2,
         broker=rolls[14] < 0.2,
         story=story,
         sessions_per_day=rng.choice((0.01, 0.02, 0.04, 0.08)),
@@ -280,9 +282,12 @@ def _withdrawal_day(person: Person, rng: random.Random, rates: Rates, created: i
 
 
 def _web_visitor(life: Life) -> None:
-    """Browses the website, never logs in or leaves an email: a person of their own."""
+    """Browses the website, never logs in or leaves an email: a person of their own.
+
+    One cookie only: two cookies that never identify are two visitors to anyone, the truth included.
+    """
     rng = life.strands["sessions"]
-    cookies = [event_uuid(rng) for _ in range(1 + (rng.random() < 0.2))]
+    cookies = [event_uuid(rng)]
     day = max(life.person.arrival_day, 0) + int(rng.expovariate(0.05))
     while day <= life.hi:
         cookie = rng.choice(cookies)
@@ -511,9 +516,9 @@ def _store_visits(life: Life, plan: Plan) -> None:
             email = life.person.email if (not card_identified or typed < 0.2) else None
             phone = messy.phone(rng, life.rates, life.person, can_be_missing=False) if typed < 0.1 else None
             card_identified = True
-        else:
-            email = life.person.email if typed < 0.3 else None
-            phone = messy.phone(rng, life.rates, life.person, can_be_missing=False) if 0.3 <= typed < 0.45 else None
+        else:  # an e-receipt: the email, sometimes the phone too
+            email = life.person.email if typed < 0.4 else None
+            phone = messy.phone(rng, life.rates, life.person, can_be_missing=False) if typed < 0.1 else None
         _transaction(life, rng, plan, day, category, email, phone)
         day += 1 + int(rng.expovariate(1 / 40))
 
@@ -627,7 +632,11 @@ def _broker(life: Life, plan: Plan) -> None:
     day = world.next_delivery_day(max(person.arrival_day, 0) + rng.randint(0, 90), world.BROKER_DELIVERY_WEEKDAY)
     broker_record_id = record_id("B", rng)
     first, last = messy.names(rng, life.rates, person, day)
-    with_email = person.owns_email and rng.random() < 0.6
+    # the broker's email hash joins through the subscriber list; without it, name + postcode
+    # join through a shop account or CRM contact (a person with neither gets no broker record)
+    with_email = plan.subscriber and rng.random() < 0.6
+    if not (with_email or plan.shop or plan.crm):
+        return
     age = world.day_date(day).year - person.date_of_birth.year
     row = {
         "broker_record_id": broker_record_id,

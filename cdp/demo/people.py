@@ -186,11 +186,13 @@ def make_person(seed: int, index: int, initial_persons: int, rates: Rates, previ
         address=_address(fake),
         arrival_day=arrival,
     )
+    if twin or household:  # people living together never share a first name (no Jr./Sr. case)
+        other_first = fake.first_name_male() if female else fake.first_name_female()
+        if first == related.first_name:
+            person.first_name = other_first
     if twin:
         person.twin_of = related.index
         person.last_name, person.date_of_birth, person.address = related.last_name, related.date_of_birth, related.address
-        if first == related.first_name:  # twins never share a first name
-            person.first_name = fake.first_name_male() if female else fake.first_name_female()
     elif household:
         person.household_of = related.index
         person.address = related.address

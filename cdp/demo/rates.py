@@ -23,7 +23,7 @@ class Rates:
     test_account: float = 0.002  # a QA account: "Test User", test@test.com, shop only
     # twins and household partners: per person whose previous person (index - 1) is a customer
     household: float = 0.15  # lives with the previous person (same address, own email)
-    shared_email: float = 0.08  # of household partners: uses the partner's email too
+    shared_email: float = 0.05  # of household partners: uses the partner's email too
     twins: float = 0.004  # twin of the previous person: same last name, birthday, address
     same_last_name_in_household: float = 0.6  # of household partners
     # --- life events (per customer person, within history_days of their start; the same
