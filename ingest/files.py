@@ -32,13 +32,15 @@ from dlt.extract.resource import with_hints
 from dlt.extract.hints import make_hints
 
 from ingest.config import SCHEMA_CONTRACT, FilesSource, FileTable
-from ingest.readers import QUARANTINE_SCHEMA, new_connection, read_file
+from ingest.readers import QUARANTINE_SCHEMA, FileBytes, new_connection, read_batch
 from ingest.stats import SourceStats
 
 log = logging.getLogger(__name__)
 
 QUARANTINE_TABLE = "_quarantine"
 MANIFEST_TABLE = "_files"
+BATCH_BYTES = 256 * 2**20  # read up to this much per DuckDB pass (memory stays bounded)
+BATCH_FILES = 500
 
 MANIFEST_SCHEMA = pa.schema(
     [
@@ -48,6 +50,7 @@ MANIFEST_SCHEMA = pa.schema(
         ("rows_in", pa.int64()),
         ("rows_loaded", pa.int64()),
         ("rows_quarantined", pa.int64()),
+        ("problem", pa.string()),
         ("read_at", pa.timestamp("us", tz="UTC")),
     ]
 )
@@ -114,20 +117,36 @@ def _table_resource(table: str, spec: FileTable, files: list[SourceFile], alread
     def rows():
         con = new_connection()
         table_stats = stats.table(table)
-        for file in files:
-            if (table, file.name) in already_loaded:
-                table_stats.files_skipped += 1
-                continue
-            result = read_file(con, file.fs.cat_file(file.path), file.name, table, spec, file.local_path)
+        new_files = [file for file in files if (table, file.name) not in already_loaded]
+        table_stats.files_skipped += len(files) - len(new_files)
+        for batch in _batches(new_files):
+            result = read_batch(con, [_fetch(file) for file in batch], table, spec)
             table_stats.add(result)
             if result.good is not None:
                 yield with_hints(result.good, data_hints, create_table_variant=True)
             if result.quarantine.num_rows:
                 yield with_hints(result.quarantine, _side_table_hints(QUARANTINE_TABLE), create_table_variant=True)
-            yield with_hints(_manifest_row(file, table, result), _side_table_hints(MANIFEST_TABLE), create_table_variant=True)
+            yield with_hints(_manifest_rows(batch, table, result), _side_table_hints(MANIFEST_TABLE), create_table_variant=True)
         con.close()
 
     return rows
+
+
+def _batches(files: list[SourceFile]):
+    """Groups of files read in one DuckDB pass: many small daily files, or one big one, at a time."""
+    batch, size = [], 0
+    for file in files:
+        if batch and (size + file.size > BATCH_BYTES or len(batch) >= BATCH_FILES):
+            yield batch
+            batch, size = [], 0
+        batch.append(file)
+        size += file.size
+    if batch:
+        yield batch
+
+
+def _fetch(file: SourceFile) -> FileBytes:
+    return FileBytes(name=file.name, data=file.fs.cat_file(file.path), local_path=file.local_path)
 
 
 def _side_table_hints(table_name: str):
@@ -135,17 +154,22 @@ def _side_table_hints(table_name: str):
     return make_hints(table_name=table_name, write_disposition="append")
 
 
-def _manifest_row(file: SourceFile, table: str, result) -> pa.Table:
-    row = {
-        "source_file": file.name,
-        "table_name": table,
-        "size_bytes": file.size,
-        "rows_in": result.rows_in,
-        "rows_loaded": result.rows_loaded,
-        "rows_quarantined": result.rows_quarantined,
-        "read_at": datetime.now(timezone.utc),
-    }
-    return pa.Table.from_pylist([row], schema=MANIFEST_SCHEMA)
+def _manifest_rows(files: list[SourceFile], table: str, result) -> pa.Table:
+    now = datetime.now(timezone.utc)
+    rows = [
+        {
+            "source_file": file.name,
+            "table_name": table,
+            "size_bytes": file.size,
+            "rows_in": result.files[file.name].rows_in,
+            "rows_loaded": result.files[file.name].loaded,
+            "rows_quarantined": result.files[file.name].quarantined,
+            "problem": result.files[file.name].problem,
+            "read_at": now,
+        }
+        for file in files
+    ]
+    return pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
 
 
 def _is_local(fs: fsspec.AbstractFileSystem) -> bool:

@@ -1,9 +1,10 @@
-"""Read one source file into Arrow, split into good rows and quarantined rows.
+"""Read a batch of source files into Arrow, split into good rows and quarantined rows.
 
-Vectorised all the way: files are read by DuckDB (CSV, with its rejects tables) or
-split into lines with numpy (JSONL) and parsed by DuckDB's JSON functions; declared
-column types are checked with TRY_CAST in SQL. No per-row Python except for the
-rows that go to quarantine.
+Vectorised all the way, and one DuckDB pass per batch of files (not per file, so a
+thousand small daily files cost about what one big file does): CSV is read by
+DuckDB's read_csv with its rejects tables, JSONL is split into lines with numpy and
+parsed by DuckDB's JSON functions, Parquet by pyarrow; declared column types are
+checked with TRY_CAST in SQL. No per-row Python except for rows that go to quarantine.
 
 Every good row gets `_source_file` and `_source_row` (the 1-based line number in the
 file for JSONL and CSV, where the CSV header is line 1; the 1-based row for Parquet).
@@ -18,7 +19,7 @@ import itertools
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import duckdb
@@ -55,20 +56,29 @@ QUARANTINE_SCHEMA = pa.schema(
 _names = itertools.count()
 
 
+@dataclass(frozen=True)
+class FileBytes:
+    name: str  # as recorded in _source_file
+    data: bytes
+    local_path: str | None = None  # lets DuckDB read a local file itself
+
+
 @dataclass
-class FileRead:
+class FileCounts:
+    rows_in: int = 0
+    quarantined: int = 0
+    problem: str | None = None  # the file as a whole: empty or unreadable
+
+    @property
+    def loaded(self) -> int:
+        return self.rows_in - self.quarantined
+
+
+@dataclass
+class BatchRead:
     good: pa.Table | None
     quarantine: pa.Table
-    rows_in: int
-
-    @property
-    def rows_loaded(self) -> int:
-        return self.good.num_rows if self.good is not None else 0
-
-    @property
-    def rows_quarantined(self) -> int:
-        """Quarantined rows of the file (a file-level problem has no row and is not counted)."""
-        return int(pa.compute.sum(self.quarantine["source_row"].is_valid()).as_py() or 0)
+    files: dict[str, FileCounts] = field(default_factory=dict)
 
 
 def new_connection() -> duckdb.DuckDBPyConnection:
@@ -85,27 +95,31 @@ def quarantine_table(rows: list[dict], table_name: str) -> pa.Table:
     )
 
 
-def file_problem(source_file: str, table_name: str, reason: str) -> FileRead:
-    """A file that yields no rows at all (empty, unreadable): recorded, with no row number."""
-    log.warning("%s: %s", source_file, reason)
-    row = {"source_file": source_file, "source_row": None, "field": None, "reason": reason, "raw_record": None}
-    return FileRead(good=None, quarantine=quarantine_table([row], table_name), rows_in=0)
+def read_batch(con: duckdb.DuckDBPyConnection, files: list[FileBytes], table: str, spec: FileTable) -> BatchRead:
+    """Parse `files` (all of one table) per `spec.format`; count rows in and quarantined per file."""
+    counts = {file.name: FileCounts() for file in files}
+    problems = []
 
+    def problem(name: str, reason: str) -> None:
+        log.warning("%s: %s", name, reason)
+        counts[name].problem = reason
+        problems.append({"source_file": name, "source_row": None, "field": None, "reason": reason, "raw_record": None})
 
-def read_file(
-    con: duckdb.DuckDBPyConnection, data: bytes, source_file: str, table: str, spec: FileTable, local_path: str | None = None
-) -> FileRead:
-    """Parse `data` (the file's bytes) per `spec.format`; `local_path` lets DuckDB read a local file itself."""
-    if not data or data.isspace():  # isspace stops at the first other byte: cheap on big files
-        return file_problem(source_file, table, "empty file")
-    if spec.format == "csv":
-        result = _read_csv(con, data, source_file, table, spec, local_path)
-    else:
-        reader = {"jsonl": _read_jsonl, "parquet": _read_parquet}[spec.format]
-        result = reader(con, data, source_file, table, spec)
-    if result.good is not None:
-        result.good = with_row_ids(result.good)
-    return result
+    readable = []
+    for file in files:
+        if not file.data or file.data.isspace():  # isspace stops at the first other byte: cheap
+            problem(file.name, "empty file")
+        else:
+            readable.append(file)
+    reader = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet}[spec.format]
+    good, bad = reader(con, readable, table, spec, counts, problem) if readable else (None, _empty_quarantine())
+    quarantine = _concat_quarantine(quarantine_table(problems, table), bad)
+    rows = quarantine.filter(quarantine["source_row"].is_valid()).group_by("source_file").aggregate([("source_file", "count")])
+    for name, quarantined in zip(rows["source_file"].to_pylist(), rows["source_file_count"].to_pylist()):
+        counts[name].quarantined = quarantined
+    if good is not None:
+        good = with_row_ids(good)
+    return BatchRead(good=good, quarantine=quarantine, files=counts)
 
 
 def with_row_ids(arrow: pa.Table) -> pa.Table:
@@ -150,22 +164,36 @@ def _split_lines(data: bytes) -> _Lines:
 # -- JSONL -------------------------------------------------------------------
 
 
-def _read_jsonl(con, data: bytes, source_file: str, table: str, spec: FileTable) -> FileRead:
-    split = _split_lines(data)
-    lines = pa.table({"_source_row": split.line_numbers, "line": split.lines}).filter(pa.array(~split.blank))
+def _read_jsonl(con, files: list[FileBytes], table: str, spec: FileTable, counts, problem):
+    splits = {file.name: _split_lines(file.data) for file in files}
+    names = list(splits)
+    chunks = []
+    for index, (name, split) in enumerate(splits.items()):
+        keep = pa.array(~split.blank)
+        counts[name].rows_in = int((~split.blank).sum())
+        chunks.append(
+            pa.table(
+                {
+                    "_file": pa.array(np.full(len(split.line_numbers), index, dtype=np.int32)),
+                    "_source_row": split.line_numbers,
+                    "line": split.lines,
+                }
+            ).filter(keep)
+        )
+    lines = pa.concat_tables(chunks)
     rel = _temp_name("lines")
     con.register(rel + "_arrow", lines)
-    try:  # fast path: the whole file is valid UTF-8
-        _classify_json_lines(con, rel, "decode(line)")
+    try:  # fast path: the whole batch is valid UTF-8
+        _classify_json_lines(con, rel, "decode(line)", names)
     except duckdb.ConversionException:  # find the lines that are not, row by row (slower)
-        _classify_json_lines(con, rel, "try(decode(line))")
+        _classify_json_lines(con, rel, "try(decode(line))", names)
     con.unregister(rel + "_arrow")
     bad_lines = con.execute(
-        f"SELECT _source_row, error FROM {rel} WHERE error IS NOT NULL ORDER BY _source_row"
+        f"SELECT _source_file, _source_row, error FROM {rel} WHERE error IS NOT NULL ORDER BY _source_file, _source_row"
     ).fetchall()
     quarantined = [
-        {"source_file": source_file, "source_row": row, "field": None, "reason": error, "raw_record": split.text_of(row)}
-        for row, error in bad_lines
+        {"source_file": name, "source_row": row, "field": None, "reason": error, "raw_record": splits[name].text_of(row)}
+        for name, row, error in bad_lines
     ]
     columns = _json_keys(con, rel)
     # every value as text (json_transform to VARCHAR keeps nested values as JSON text)
@@ -173,35 +201,35 @@ def _read_jsonl(con, data: bytes, source_file: str, table: str, spec: FileTable)
     values = ", ".join(f"v[{_sql_string(c)}] AS {_ident(c)}" for c in columns)
     con.execute(
         f"""CREATE TEMP VIEW {rel}_records AS
-            SELECT {_sql_string(source_file)} AS _source_file, _source_row, text AS _raw, {values}
-            FROM (SELECT _source_row, text, json_transform(text, {structure}) AS v FROM {rel} WHERE error IS NULL)"""
+            SELECT _source_file, _source_row, text AS _raw, {values}
+            FROM (SELECT _source_file, _source_row, text, json_transform(text, {structure}) AS v FROM {rel} WHERE error IS NULL)"""
     )
-    rows_in = len(lines)
-    good, bad = _check_types(con, f"{rel}_records", columns, spec, source_file, table)
+    good, bad = _check_types(con, f"{rel}_records", columns, spec, table)
     con.execute(f"DROP VIEW {rel}_records; DROP TABLE {rel}")
-    return FileRead(good=good, quarantine=_concat_quarantine(quarantine_table(quarantined, table), bad), rows_in=rows_in)
+    return good, _concat_quarantine(quarantine_table(quarantined, table), bad)
 
 
-def _classify_json_lines(con, rel: str, text_expression: str) -> None:
+def _classify_json_lines(con, rel: str, text_expression: str, names: list[str]) -> None:
+    file_names = "[" + ", ".join(map(_sql_string, names)) + "]"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {rel} AS
-        SELECT _source_row, text,
+        SELECT _source_file, _source_row, text,
                CASE WHEN text IS NULL THEN 'not valid UTF-8 (wrong encoding?)'
                     WHEN NOT json_valid(text) THEN 'malformed JSON'
                     WHEN json_type(text) <> 'OBJECT' THEN 'not a JSON object'
                END AS error
-        FROM (SELECT _source_row, {text_expression} AS text FROM {rel}_arrow)
+        FROM (SELECT {file_names}[_file + 1] AS _source_file, _source_row, {text_expression} AS text FROM {rel}_arrow)
         """
     )
 
 
 def _json_keys(con, rel: str) -> list[str]:
-    """Every key seen in the file, in order of first appearance: new keys become new columns."""
+    """Every key seen in the batch, in order of first appearance: new keys become new columns."""
     rows = con.execute(
         f"""SELECT key FROM (
-                SELECT unnest(json_keys(text)) AS key, _source_row FROM {rel} WHERE error IS NULL
-            ) GROUP BY key ORDER BY min(_source_row), key"""
+                SELECT unnest(json_keys(text)) AS key, rowid AS seen FROM {rel} WHERE error IS NULL
+            ) GROUP BY key ORDER BY min(seen), key"""
     ).fetchall()
     return [key for (key,) in rows]
 
@@ -209,60 +237,106 @@ def _json_keys(con, rel: str) -> list[str]:
 # -- CSV ---------------------------------------------------------------------
 
 
-def _read_csv(con, data: bytes, source_file: str, table: str, spec: FileTable, local_path: str | None) -> FileRead:
+def _read_csv(con, files: list[FileBytes], table: str, spec: FileTable, counts, problem):
+    """Files with the same header are read in one read_csv call; a new header starts another."""
+    goods, bads = [], []
+    by_header: dict[bytes, list[FileBytes]] = {}
+    for file in files:
+        by_header.setdefault(_first_line(file.data), []).append(file)
+    for group in by_header.values():
+        good, bad = _read_csv_group(con, group, table, spec, counts, problem)
+        bads.append(bad)
+        if good is not None:
+            goods.append(good)
+    good = pa.concat_tables(goods, promote_options="permissive") if goods else None
+    return good, _concat_quarantine(*bads)
+
+
+def _read_csv_group(con, files: list[FileBytes], table: str, spec: FileTable, counts, problem):
     rel = _temp_name("csv")
     fs = None
-    if local_path is None:  # remote file: hand DuckDB the bytes we already hold
-        fs = _memory_fs(con)
-        fs.pipe(f"/{rel}.csv", data)
-    path = local_path or f"memory:///{rel}.csv"
+    paths = []
+    for index, file in enumerate(files):
+        if file.local_path:
+            paths.append(file.local_path)
+        else:  # remote file: hand DuckDB the bytes we already hold
+            fs = fs or _memory_fs(con)
+            fs.pipe(f"/{rel}_{index}.csv", file.data)
+            paths.append(f"memory:///{rel}_{index}.csv")
     try:
         con.execute(
-            f"""CREATE TEMP TABLE {rel} AS SELECT * FROM read_csv({_sql_string(path)}, header = true, all_varchar = true,
+            f"""CREATE TEMP TABLE {rel} AS SELECT * FROM read_csv([{", ".join(map(_sql_string, paths))}],
+                    header = true, all_varchar = true, filename = '_path',
                     delim = ?, quote = '"', escape = '"', encoding = ?,
                     store_rejects = true, rejects_table = '{rel}_errors', rejects_scan = '{rel}_scans')""",
             [spec.delimiter, spec.encoding],
         )
         errors = con.execute(
-            f"""SELECT line, any_value(column_name ORDER BY column_idx) AS field,
-                       any_value(error_type || ': ' || error_message ORDER BY column_idx) AS reason
-                FROM {rel}_errors GROUP BY line ORDER BY line"""
+            f"""SELECT s.file_path, e.line, any_value(e.column_name ORDER BY e.column_idx),
+                       any_value(e.error_type || ': ' || e.error_message ORDER BY e.column_idx)
+                FROM {rel}_errors AS e JOIN {rel}_scans AS s USING (scan_id, file_id)
+                GROUP BY ALL ORDER BY 1, 2"""
         ).fetchall()
     except duckdb.Error as error:
-        return file_problem(source_file, table, f"cannot parse as CSV: {error}")
+        con.execute(f"DROP TABLE IF EXISTS {rel}")
+        if len(files) > 1:  # find the file that cannot be parsed: read them one by one
+            return _read_csv_one_by_one(con, files, table, spec, counts, problem)
+        problem(files[0].name, f"cannot parse as CSV: {error}")
+        return None, _empty_quarantine()
     finally:
         if fs is not None:
-            fs.rm(f"/{rel}.csv")
+            for index in range(len(files)):
+                if fs.exists(f"/{rel}_{index}.csv"):
+                    fs.rm(f"/{rel}_{index}.csv")
         con.execute(f"DROP TABLE IF EXISTS {rel}_errors; DROP TABLE IF EXISTS {rel}_scans")
-    columns = [name for (name,) in con.execute(f"SELECT name FROM pragma_table_info('{rel}') ORDER BY cid").fetchall()]
-    good_rows = con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]
-    split = _split_lines(data)
-    data_lines = split.line_numbers[~split.blank][1:]  # the header is the first non-blank line
-    rejected = np.array([line for line, _, _ in errors], dtype=np.int64)
-    good_lines = data_lines[~np.isin(data_lines, rejected)]
-    if len(good_lines) != good_rows:
-        # quoted fields spanning lines: rows no longer map 1:1 to lines
-        log.warning("%s: records span several lines; _source_row is the record number", source_file)
-        good_lines = np.arange(1, good_rows + 1)
-    quarantined = [
-        {"source_file": source_file, "source_row": line, "field": field, "reason": reason, "raw_record": split.text_of(line)}
-        for line, field, reason in errors
-    ]
+    name_of = dict(zip(paths, (file.name for file in files)))
+    good_per_path = dict(con.execute(f"SELECT _path, count(*) FROM {rel} GROUP BY _path").fetchall())
+    rejected: dict[str, list[int]] = {}
+    quarantined = []
+    splits = {file.name: _split_lines(file.data) for file in files}
+    for path, line, column, reason in errors:
+        name = name_of[path]
+        rejected.setdefault(name, []).append(line)
+        quarantined.append(
+            {"source_file": name, "source_row": line, "field": column, "reason": reason,
+             "raw_record": splits[name].text_of(line)}
+        )
+    line_numbers = []
+    for path, file in zip(paths, files):
+        split, good_rows = splits[file.name], good_per_path.get(path, 0)
+        data_lines = split.line_numbers[~split.blank][1:]  # the header is the first non-blank line
+        good_lines = data_lines[~np.isin(data_lines, rejected.get(file.name, []))]
+        if len(good_lines) != good_rows:
+            # quoted fields spanning lines: rows no longer map 1:1 to lines
+            log.warning("%s: records span several lines; _source_row is the record number", file.name)
+            good_lines = np.arange(1, good_rows + 1)
+        line_numbers.append(good_lines)
+        counts[file.name].rows_in = good_rows + len(rejected.get(file.name, []))
     # rows come out of read_csv in file order: pair them with their line numbers by position
-    con.register(rel + "_lines", pa.table({"_source_row": pa.array(good_lines, pa.int64())}))
+    con.register(rel + "_lines", pa.table({"_source_row": pa.array(np.concatenate(line_numbers), pa.int64())}))
+    columns = [c for (c,) in con.execute(f"SELECT name FROM pragma_table_info('{rel}') ORDER BY cid").fetchall() if c != "_path"]
+    names_map = "MAP {" + ", ".join(f"{_sql_string(p)}: {_sql_string(n)}" for p, n in name_of.items()) + "}"
     raw = "to_json(struct_pack(" + ", ".join(f"{_ident(c)} := {_ident(c)}" for c in columns) + "))::VARCHAR"
     con.execute(
         f"""CREATE TEMP VIEW {rel}_records AS
-            SELECT *, {_sql_string(source_file)} AS _source_file, {raw} AS _raw FROM {rel} POSITIONAL JOIN {rel}_lines"""
+            SELECT * EXCLUDE (_path), {names_map}[_path] AS _source_file, {raw} AS _raw
+            FROM {rel} POSITIONAL JOIN {rel}_lines"""
     )
-    typed, bad = _check_types(con, f"{rel}_records", columns, spec, source_file, table)
+    good, bad = _check_types(con, f"{rel}_records", columns, spec, table)
     con.execute(f"DROP VIEW {rel}_records; DROP TABLE {rel}")
     con.unregister(rel + "_lines")
-    return FileRead(
-        good=typed,
-        quarantine=_concat_quarantine(quarantine_table(quarantined, table), bad),
-        rows_in=good_rows + len(errors),
-    )
+    return good, _concat_quarantine(quarantine_table(quarantined, table), bad)
+
+
+def _read_csv_one_by_one(con, files, table, spec, counts, problem):
+    results = [_read_csv_group(con, [file], table, spec, counts, problem) for file in files]
+    goods = [good for good, _ in results if good is not None]
+    good = pa.concat_tables(goods, promote_options="permissive") if goods else None
+    return good, _concat_quarantine(*(bad for _, bad in results))
+
+
+def _first_line(data: bytes) -> bytes:
+    return data.lstrip(b"\xef\xbb\xbf\r\n").split(b"\n", 1)[0].rstrip(b"\r")
 
 
 def _memory_fs(con):
@@ -278,28 +352,35 @@ def _memory_fs(con):
 # -- Parquet -----------------------------------------------------------------
 
 
-def _read_parquet(con, data: bytes, source_file: str, table: str, spec: FileTable) -> FileRead:
-    try:
-        arrow = pq.read_table(pa.BufferReader(data))
-    except (pa.ArrowException, OSError) as error:
-        return file_problem(source_file, table, f"cannot read as Parquet: {error}")
-    arrow = arrow.append_column("_source_row", pa.array(np.arange(1, arrow.num_rows + 1), pa.int64()))
-    arrow = arrow.append_column("_source_file", pa.array([source_file] * arrow.num_rows, pa.string()))
+def _read_parquet(con, files: list[FileBytes], table: str, spec: FileTable, counts, problem):
+    tables = []
+    for file in files:
+        try:
+            arrow = pq.read_table(pa.BufferReader(file.data))
+        except (pa.ArrowException, OSError) as error:
+            problem(file.name, f"cannot read as Parquet: {error}")
+            continue
+        counts[file.name].rows_in = arrow.num_rows
+        arrow = arrow.append_column("_source_row", pa.array(np.arange(1, arrow.num_rows + 1), pa.int64()))
+        tables.append(arrow.append_column("_source_file", pa.array([file.name] * arrow.num_rows, pa.string())))
+    if not tables:
+        return None, _empty_quarantine()
+    arrow = pa.concat_tables(tables, promote_options="permissive")
     rel = _temp_name("parquet")
     con.register(rel + "_arrow", arrow)
     columns = [c for c in arrow.column_names if c not in ("_source_row", "_source_file")]
     raw = "to_json(struct_pack(" + ", ".join(f"{_ident(c)} := {_ident(c)}" for c in columns) + "))::VARCHAR"
     con.execute(f"CREATE TEMP VIEW {rel} AS SELECT *, {raw} AS _raw FROM {rel}_arrow")
-    good, bad = _check_types(con, rel, columns, spec, source_file, table)
+    good, bad = _check_types(con, rel, columns, spec, table)
     con.execute(f"DROP VIEW {rel}")
     con.unregister(rel + "_arrow")
-    return FileRead(good=good, quarantine=bad, rows_in=arrow.num_rows)
+    return good, bad
 
 
 # -- types -------------------------------------------------------------------
 
 
-def _check_types(con, relation: str, columns: list[str], spec: FileTable, source_file: str, table: str):
+def _check_types(con, relation: str, columns: list[str], spec: FileTable, table: str):
     """Cast declared columns; a row with a value that does not cast goes to quarantine, naming the field.
 
     Empty strings count as missing. Undeclared columns pass through unchanged (text from
@@ -332,7 +413,7 @@ def _check_types(con, relation: str, columns: list[str], spec: FileTable, source
     good = con.execute(
         f"SELECT * EXCLUDE (_bad_field) FROM {checked} WHERE _bad_field IS NULL"
     ).to_arrow_table()
-    bad = pa.table({f.name: pa.array([], f.type) for f in QUARANTINE_SCHEMA})
+    bad = _empty_quarantine()
     if good.num_rows < con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0]:
         bad_value = "CASE c._bad_field " + " ".join(
             f"WHEN {_sql_string(c)} THEN r.{_ident(c)}::VARCHAR" for c in declared
@@ -341,15 +422,19 @@ def _check_types(con, relation: str, columns: list[str], spec: FileTable, source
             f"WHEN {_sql_string(c)} THEN {_sql_string(t)}" for c, t in declared.items()
         ) + " END"
         bad = con.execute(
-            f"""SELECT {_sql_string(source_file)} AS source_file, c._source_row AS source_row,
+            f"""SELECT c._source_file AS source_file, c._source_row AS source_row,
                        {_sql_string(table)} AS table_name, c._bad_field AS field,
                        'not a valid ' || {bad_type} || ': ' || coalesce({bad_value}, '') AS reason,
                        rtrim(r._raw::VARCHAR, chr(13) || chr(10)) AS raw_record, now() AS quarantined_at
-                FROM {checked} AS c JOIN {relation} AS r USING (_source_row)
-                WHERE c._bad_field IS NOT NULL ORDER BY c._source_row"""
+                FROM {checked} AS c JOIN {relation} AS r USING (_source_file, _source_row)
+                WHERE c._bad_field IS NOT NULL ORDER BY c._source_file, c._source_row"""
         ).to_arrow_table()
     con.execute(f"DROP TABLE {checked}")
     return (good if good.num_rows else None), bad.cast(QUARANTINE_SCHEMA)
+
+
+def _empty_quarantine() -> pa.Table:
+    return QUARANTINE_SCHEMA.empty_table()
 
 
 def _concat_quarantine(*tables: pa.Table) -> pa.Table:

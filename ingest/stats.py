@@ -15,11 +15,13 @@ class TableStats:
     file_problems: int = 0  # empty or unreadable files (recorded in _quarantine without a row)
 
     def add(self, result) -> None:
-        self.files_read += 1
-        self.rows_in += result.rows_in
-        self.loaded += result.rows_loaded
-        self.quarantined += result.rows_quarantined
-        self.file_problems += result.quarantine.num_rows - result.rows_quarantined
+        """Count a `readers.BatchRead`."""
+        for counts in result.files.values():
+            self.files_read += 1
+            self.rows_in += counts.rows_in
+            self.loaded += counts.loaded
+            self.quarantined += counts.quarantined
+            self.file_problems += counts.problem is not None
 
 
 @dataclass
