@@ -27,18 +27,30 @@ PHONE_UDF = "cdp_phone_e164"
 
 
 @lru_cache(maxsize=1_000_000)
-def phone_to_e164(raw: str | None, region: str | None) -> str | None:
-    """A phone number in E.164 (+31612345678), or None when it is not a valid number.
+def phone_to_e164(raw: str | None, regions: str | None) -> str | None:
+    """A phone number in E.164 (+31612345678), or None when it is not one valid number.
 
-    `region` (ISO-2) reads national formats (06-12345678) and international prefixes
-    (0031 6...). Placeholders such as 000000 are not valid numbers, so they become None.
+    `regions` is the record's ISO-2 country, or a comma-separated list of candidates in
+    order of preference when the country is unknown (a number typed at a till): a national
+    format (06-12345678) is read in the first region where it is a valid number.
+    A leading 00 is read as the international prefix (0031 6...) even where the region's
+    own prefix differs (011 in the US). Placeholders such as 000000 are never valid.
     """
-    import phonenumbers
-
     if raw is None or not raw.strip():
         return None
+    for region in (regions or "").split(","):
+        if number := _parse_valid(raw, region.strip()):
+            return number
+    if raw.strip().startswith("00"):
+        return _parse_valid("+" + raw.strip()[2:], "")
+    return None
+
+
+def _parse_valid(raw: str, region: str) -> str | None:
+    import phonenumbers
+
     try:
-        number = phonenumbers.parse(raw, (region or "").upper() or None)
+        number = phonenumbers.parse(raw, region.upper() or None)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
@@ -47,7 +59,7 @@ def phone_to_e164(raw: str | None, region: str | None) -> str | None:
 
 
 def register_udfs(conn: Any) -> None:
-    """Add cdp's UDFs to a DuckDB connection: `cdp_phone_e164(phone, region)`."""
+    """Add cdp's UDFs to a DuckDB connection: `cdp_phone_e164(phone, regions)`."""
     from duckdb import sqltypes
 
     conn.create_function(
@@ -55,7 +67,7 @@ def register_udfs(conn: Any) -> None:
         phone_to_e164,
         [sqltypes.VARCHAR, sqltypes.VARCHAR],
         sqltypes.VARCHAR,
-        null_handling="special",  # a null region still parses +31... numbers
+        null_handling="special",  # null regions still parse +31... numbers
         side_effects=False,
     )
 
@@ -81,7 +93,6 @@ def run_dbt_build(
     *,
     full_refresh: bool = False,
     dbt_vars: dict[str, Any] | None = None,
-    extra_args: list[str] | None = None,
 ) -> None:
     """`dbt build` on the warehouse; raises CdpError naming every failing node."""
     from dbt.cli.main import dbtRunner
@@ -95,26 +106,53 @@ def run_dbt_build(
     ]
     for selector in select or []:
         args += ["--select", selector]
+    if select:
+        # only tests whose parents are all selected: a segment's test on customer_360 must
+        # not run when the segment itself is not being built
+        args += ["--indirect-selection", "cautious"]
     if full_refresh:
         args.append("--full-refresh")
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
-    args += extra_args or []
-    result = dbtRunner().invoke(args)
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        release_warehouse()
     if result.exception is not None:
         raise CdpError(f"{settings.DBT_PROJECT_DIR}: dbt build could not run: {result.exception}")
     if not result.success:
         raise CdpError(f"{settings.DBT_PROJECT_DIR}: dbt build failed: {', '.join(failed_nodes(result.result))}")
 
 
+def release_warehouse() -> None:
+    """Close dbt-duckdb's process-wide connection, so this process can open the file again.
+
+    dbt-duckdb keeps one DuckDB instance per process after a run; opening the same file
+    with another configuration (read-only, as the sync engine does) would fail until then.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
 def failed_nodes(run_result: Any) -> list[str]:
     """`name (status)` for every node that errored or failed its test."""
     failed = [
-        f"{item.node.name} ({item.status})"
+        f"{node_label(item.node)} ({item.status})"
         for item in getattr(run_result, "results", None) or []
         if str(item.status) in ("error", "fail", "runtime error")
     ]
     return failed or ["see dbt's log above"]
+
+
+def node_label(node: Any) -> str:
+    """A model, seed or test by name; a unit test as model::test, as dbt prints it."""
+    if node.resource_type == "unit_test":
+        return f"{node.model}::{node.name}"
+    return node.name
 
 
 def build(

@@ -50,35 +50,35 @@
   Emits the matching forms, the display forms and the *_is_invalid flags.
 #}
 {% macro person_identity_columns(email_sha256_text=none) -%}
-        {{ normalise_email('email_text') }} as email,
+        {%- set email = normalise_email('email_text') %}
+        {%- set phone = phone_e164('phone_text', "coalesce(upper(trim(country_text)), '" ~ var('phone_regions') ~ "')") %}
+        {%- set date_of_birth = parse_date('date_of_birth_text') %}
+        {%- set postcode = normalise_postcode('postcode_text', 'postcode_pattern') %}
+        {{ email }} as email,
         {% if email_sha256_text is none -%}
-        {{ sha256_hex(normalise_email('email_text')) }} as email_sha256,
+        {{ sha256_hex(email) }} as email_sha256,
         {%- else -%}
         case when {{ regex_matches('lower(trim(' ~ email_sha256_text ~ '))', "'^[0-9a-f]{64}$'") }}
             then lower(trim({{ email_sha256_text }})) end as email_sha256,
         {%- endif %}
-        {{ phone_e164('phone_text', "coalesce(upper(trim(country_text)), '" ~ var('default_phone_region') ~ "')") }} as phone,
+        {{ phone }} as phone,
         {{ fold_text('first_name_text') }} as first_name,
         {{ fold_text('last_name_text') }} as last_name,
         {{ clean_text('first_name_text') }} as first_name_display,
         {{ clean_text('last_name_text') }} as last_name_display,
         case
-            when {{ parse_date('date_of_birth_text') }} between cast('1900-01-01' as date) and current_date
-                then {{ parse_date('date_of_birth_text') }}
+            when {{ date_of_birth }} between cast('1900-01-01' as date) and current_date then {{ date_of_birth }}
         end as date_of_birth,
         {{ fold_text('address_text') }} as address,
         {{ clean_text('address_text') }} as address_display,
-        {{ normalise_postcode('postcode_text', 'postcode_pattern') }} as postcode,
+        {{ postcode }} as postcode,
         {{ fold_text('city_text') }} as city,
         {{ clean_text('city_text') }} as city_display,
         nullif(upper(trim(country_text)), '') as country,
-        not {{ is_blank('email_text') }} and {{ normalise_email('email_text') }} is null as email_is_invalid,
-        not {{ is_blank('phone_text') }}
-            and {{ phone_e164('phone_text', "coalesce(upper(trim(country_text)), '" ~ var('default_phone_region') ~ "')") }} is null
-            as phone_is_invalid,
+        not {{ is_blank('email_text') }} and {{ email }} is null as email_is_invalid,
+        not {{ is_blank('phone_text') }} and {{ phone }} is null as phone_is_invalid,
         not {{ is_blank('date_of_birth_text') }}
-            and coalesce({{ parse_date('date_of_birth_text') }} not between cast('1900-01-01' as date) and current_date, true)
+            and coalesce({{ date_of_birth }} not between cast('1900-01-01' as date) and current_date, true)
             as date_of_birth_is_invalid,
-        not {{ is_blank('postcode_text') }}
-            and {{ normalise_postcode('postcode_text', 'postcode_pattern') }} is null as postcode_is_invalid
+        not {{ is_blank('postcode_text') }} and {{ postcode }} is null as postcode_is_invalid
 {%- endmacro %}

@@ -167,7 +167,6 @@ recent_browsing as (
         {{ distinct_list("case when event_type in ('page_view', 'screen_view', 'product_view', 'add_to_cart') then category end") }}
             as categories_viewed_30d,
         {{ distinct_list("case when event_type = 'product_view' then product_id end") }} as products_viewed_30d,
-        max(case when event_type in ('add_to_cart', 'checkout_started') then 1 else 0 end) as has_buying_signal,
         max(case when event_type in ('product_view', 'info_request') then 1 else 0 end) as has_consideration_signal
     from recent_events
     group by customer_id
@@ -305,7 +304,7 @@ final as (
                 then 'lapsed'
             when orders.orders_total >= {{ var('loyalty_min_orders') }} then 'loyalty'
             when orders.orders_total > 0 then 'retention'
-            when open_cart.product_id is not null or recent_browsing.has_buying_signal = 1 then 'acquisition'
+            when open_cart.occurred_at > {{ dbt.dateadd('day', -var('recent_days'), 'clock.as_of') }} then 'acquisition'
             when recent_browsing.has_consideration_signal = 1 then 'consideration'
             else 'orientation'
         end as lifecycle_stage,
