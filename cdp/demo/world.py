@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
+from functools import lru_cache
 
 # The initial "current day" and how much history the first generation writes.
 CURRENT_DATE = date(2026, 11, 20)
@@ -107,10 +108,14 @@ def day_of(value: date) -> int:
 
 def timestamp(day: int, second_of_day: int) -> str:
     """ISO 8601 UTC, second precision: the one timestamp format of the universe."""
-    moment = datetime(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day, tzinfo=timezone.utc) + timedelta(
-        days=day, seconds=second_of_day
-    )
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    day, second_of_day = day + second_of_day // 86400, second_of_day % 86400
+    hours, rest = divmod(second_of_day, 3600)
+    return f"{_iso_day(day)}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _iso_day(day: int) -> str:
+    return day_date(day).isoformat()
 
 
 def day_of_timestamp(stamp: str) -> int:
