@@ -114,7 +114,7 @@ def train_model(con: duckdb.DuckDBPyConnection, output: Path = MODEL_PATH, max_p
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     # Each EM pass fixes the fields it blocks on and estimates m for all the others.
-    for rule in (block_on("date_of_birth"), block_on("email"), block_on("postcode", "last_name")):
+    for rule in (block_on("date_of_birth"), block_on("email"), block_on("phone")):
         linker.training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
     output.parent.mkdir(parents=True, exist_ok=True)
     linker.misc.save_model_to_json(str(output), overwrite=True)

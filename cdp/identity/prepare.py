@@ -119,24 +119,27 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
         left join email_keys k using (unique_id)
         left join forms f using (first_name)
     """)
-    # Shared-household emails: one address used by people with clearly different first
-    # names. The email alone must not link them, so it is kept out of linking altogether.
-    con.execute(f"""
-        create or replace temp table shared_emails as
-        with people as (
-            select distinct email_key, first_name, last_name, first_name_forms
-            from named where email_key is not null and first_name is not null
-        )
-        select distinct a.email_key
-        from people a join people b on a.email_key = b.email_key and a.first_name < b.first_name
-        where {clearly_different_first_names('a', 'b')}
-    """)
+    # Shared-household contacts: one email or phone used by people with clearly different
+    # first names. The value alone must not link them, so it is kept out of linking.
+    for column in ("email_key", "phone"):
+        con.execute(f"""
+            create or replace temp table shared_{column} as
+            with people as (
+                select distinct {column} as value, first_name, last_name, first_name_forms
+                from named where {column} is not null and first_name is not null
+            )
+            select distinct a.value
+            from people a join people b on a.value = b.value and a.first_name < b.first_name
+            where {clearly_different_first_names('a', 'b')}
+        """)
     con.execute("""
         create or replace table matching as
-        select n.* exclude (email_key),
-            case when s.email_key is null then n.email_key end as email_key,
-            s.email_key is not null as email_is_shared
-        from named n left join shared_emails s using (email_key)
+        select n.* exclude (email_key, phone),
+            case when n.email_key not in (select value from shared_email_key) then n.email_key end as email_key,
+            case when n.phone not in (select value from shared_phone) then n.phone end as phone,
+            coalesce(n.email_key in (select value from shared_email_key), false) as email_is_shared,
+            coalesce(n.phone in (select value from shared_phone), false) as phone_is_shared
+        from named n
     """)
     # A strong id is usable when not blocked and when the record carries only one value of
     # that type (a cookie seen with two user ids is a shared device: it links by neither).

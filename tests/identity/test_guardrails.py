@@ -26,6 +26,14 @@ def test_household_email_with_different_first_names_is_not_a_link(resolve):
     assert customer_of(result, "S1") != customer_of(result, "C1")
 
 
+def test_household_landline_with_different_first_names_is_not_a_link(resolve):
+    inputs = records(dict(source="shop", source_record_id="S1", phone="+31201234567", first_name="anna", **HOME),
+                     dict(source="crm", source_record_id="C1", phone="+31201234567", first_name="pieter", **HOME),
+                     dict(source="pos", source_record_id="T1", phone="+31201234567"))
+    result = resolve(inputs)
+    assert len({customer_of(result, r) for r in ("S1", "C1", "T1")}) == 3
+
+
 def test_twins_sharing_birthday_address_and_last_name_stay_apart(resolve):
     twin = dict(date_of_birth="1990-04-02", phone="+31612345678", **HOME)
     inputs = records(dict(source="shop", source_record_id="S1", first_name="anna", **twin),

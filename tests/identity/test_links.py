@@ -49,7 +49,8 @@ def test_partner_and_broker_rows_join_through_the_sha256_of_the_email(resolve):
 def test_probabilistic_link_on_fuzzy_fields_with_a_nickname_and_a_typo(resolve):
     robert = dict(ANNA, first_name="robert", last_name="de vries")
     inputs = records(dict(source="shop", source_record_id="S1", email="rob@mail.nl", **robert),
-                     dict(source="erp", source_record_id="E1", **(robert | {"first_name": "bob", "last_name": "de vreis"})))
+                     dict(source="erp", source_record_id="E1",
+                          **(robert | {"first_name": "bob", "last_name": "de vreis", "phone": None})))
     result = resolve(inputs)
     assert customer_of(result, "S1") == customer_of(result, "E1")
     assert rule_of(result, "E1") == "probabilistic"
@@ -64,3 +65,11 @@ def test_unrelated_records_stay_apart_as_singletons(resolve):
     assert customer_of(result, "C1") != customer_of(result, "C2")
     assert set(result.record_customers.link_rule) == {"singleton"}
     assert result.record_customers.match_probability.isna().all()
+
+
+def test_same_phone_links_a_till_transaction_to_the_contact(resolve):
+    inputs = records(dict(source="crm", source_record_id="C1", **ANNA),
+                     dict(source="pos", source_record_id="T1", phone=ANNA["phone"]))
+    result = resolve(inputs)
+    assert customer_of(result, "C1") == customer_of(result, "T1")
+    assert rule_of(result, "T1") == "phone"
