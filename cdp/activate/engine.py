@@ -1,7 +1,7 @@
 """Run one sync: plan the diff, deliver it in acknowledged batches, record what happened.
 
 The contract (docs/architecture.md section 4): nothing is marked sent that the destination
-did not acknowledge, and state is committed per acknowledged batch. A crash mid-sync
+did not acknowledge, and state is committed per acknowledged batch (see state.py). A crash mid-sync
 therefore leaves the acknowledged batches recorded; the next run plans only the rest,
 so the destination ends where a clean run would have left it without anything that was
 already acknowledged being sent again.
@@ -112,9 +112,11 @@ def run_sync(
     )
     with duckdb.connect(str(warehouse_path)) as con:
         state.ensure_schema(con)
+        state.fold_outcomes(con, spec.name)  # what a killed run had acknowledged
         try:
             _run(con, spec, destination, result, dry_run=dry_run, full_resync=full_resync)
         finally:
+            state.fold_outcomes(con, spec.name)
             result.duration_s = time.perf_counter() - clock
             result.requests = destination.requests_sent
             _record_run(con, spec, result, started)
@@ -193,26 +195,40 @@ def _prepared(con, destination: Destination, operations, rejected: list[state.Ou
 
 
 def _send_batches(con, spec, destination: Destination, operation: str, batches, result: SyncResult, rejected) -> None:
-    with ThreadPoolExecutor(max_workers=destination.concurrency, thread_name_prefix=f"sync-{spec.name}") as pool:
-        in_flight: dict[Future, list] = {}
+    """Keep up to `concurrency` batches in flight; commit each answered batch as it comes back.
 
-        def settle(done: set[Future]) -> None:
+    With one batch in flight, a batch is committed before the next one is sent. With more,
+    the freed slots are refilled first (so the destination stays busy) and the answered
+    batches committed right after: an acknowledged batch waits for its commit only as long
+    as handing out the next batches takes.
+    """
+    pending_batches = iter(batches)
+    in_flight: dict[Future, list] = {}
+    with ThreadPoolExecutor(max_workers=destination.concurrency, thread_name_prefix=f"sync-{spec.name}") as pool:
+
+        def fill() -> None:
+            while len(in_flight) < destination.concurrency and result.status != "failed":
+                batch = next(pending_batches, None)
+                if batch is None:
+                    return
+                in_flight[pool.submit(_deliver_batch, destination, operation, [item for _, item in batch])] = batch
+
+        fill()
+        while in_flight:
+            done = wait(in_flight, return_when=FIRST_COMPLETED).done
+            outcomes: list[state.Outcome] = []
             for future in done:
                 batch = in_flight.pop(future)
                 errors, fatal = future.result()
-                _commit(con, spec, result, [_outcome(pending, error) for (pending, _), error in zip(batch, errors)])
-                if fatal:
+                outcomes += [_outcome(pending, error) for (pending, _), error in zip(batch, errors)]
+                if fatal:  # the destination is down: leave the rest for the next run
                     result.status, result.message = "failed", fatal
-
-        for batch in batches:
-            if len(in_flight) >= destination.concurrency:
-                settle(wait(in_flight, return_when=FIRST_COMPLETED).done)
-            if result.status == "failed":
-                break  # the destination is down: leave the rest for the next run
-            in_flight[pool.submit(_deliver_batch, destination, operation, [item for _, item in batch])] = batch
-            if len(rejected) >= 10_000:
-                _commit(con, spec, result, rejected)
-        settle(set(in_flight))
+            if destination.concurrency > 1:
+                fill()
+            _commit(con, spec, result, outcomes + rejected)
+            rejected.clear()
+            if destination.concurrency == 1:
+                fill()
 
 
 def _deliver_batch(destination: Destination, operation: str, items: list[Any]) -> tuple[list[str | None], str | None]:

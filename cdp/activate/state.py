@@ -4,10 +4,14 @@
   acknowledgements: the record and checksum last acknowledged, whether the row is in the
   destination, the last status and error, when it was last sent.
 - sync_runs: one row per run per sync with its counts.
-- sync_log: one row per row sent (or refused) per run.
+- sync_log: one row per row sent (or refused) per run, with the checksum and record sent.
 
-State is written once per acknowledged batch, in one transaction with its log rows, so
-what is marked sent is exactly what the destination acknowledged.
+Each acknowledged batch is committed at once as its rows in the append-only sync_log
+(cheap: one insert, whatever the size of the state). At the end of the run the log rows
+not yet applied (`applied = false`) are folded into sync_state in one statement. A run
+that was killed leaves its committed log rows behind, and the next run folds them in
+before it computes its diff. So what is marked sent is exactly what the destination
+acknowledged, and nothing acknowledged is planned again.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+
+NOW_UTC = "(now() at time zone 'UTC')"
 
 DDL = """
 create schema if not exists reverse_etl;
@@ -57,8 +63,15 @@ create table if not exists reverse_etl.sync_log (
     operation varchar not null,  -- add | update | remove | clear
     status varchar not null,     -- sent | failed
     error varchar,
-    logged_at timestamp not null
+    logged_at timestamp not null,
+    checksum varchar,            -- of the record sent
+    record varchar,              -- the identifiers and fields sent (JSON)
+    applied boolean not null     -- folded into sync_state yet
 );
+-- Warehouses created by an earlier version of this table.
+alter table reverse_etl.sync_log add column if not exists checksum varchar;
+alter table reverse_etl.sync_log add column if not exists record varchar;
+alter table reverse_etl.sync_log add column if not exists applied boolean default true;
 """
 
 
@@ -78,7 +91,7 @@ class Outcome:
 
 
 def record_batch(con: duckdb.DuckDBPyConnection, run_id: str, sync_name: str, outcomes: list[Outcome]) -> None:
-    """Write a batch's acknowledgements and failures to sync_state and sync_log, atomically."""
+    """Commit one batch's acknowledgements and failures to the row log (one insert, atomic)."""
     if not outcomes:
         return
     batch = pa.table(
@@ -92,15 +105,32 @@ def record_batch(con: duckdb.DuckDBPyConnection, run_id: str, sync_name: str, ou
     )
     con.register("_batch_outcomes", batch)
     try:
-        con.execute("begin transaction")
         con.execute(
-            """
+            f"""
+            insert into reverse_etl.sync_log
+            select $run_id, $sync_name, primary_key, operation,
+                   case when error is null then 'sent' else 'failed' end, error, {NOW_UTC},
+                   checksum, record, false
+            from _batch_outcomes
+            """,
+            {"sync_name": sync_name, "run_id": run_id},
+        )
+    finally:
+        con.unregister("_batch_outcomes")
+
+
+def fold_outcomes(con: duckdb.DuckDBPyConnection, sync_name: str) -> None:
+    """Apply the logged outcomes of a sync not applied yet (this run's, or a killed run's) to sync_state."""
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"""
             merge into reverse_etl.sync_state as state
             using (
-                select
-                    ?::varchar as sync_name, primary_key, operation, checksum, record, error,
-                    error is null as acknowledged
-                from _batch_outcomes
+                select *, error is null as acknowledged
+                from reverse_etl.sync_log
+                where sync_name = $sync_name and not applied
+                qualify row_number() over (partition by primary_key order by logged_at desc) = 1
             ) as outcome
             on state.sync_name = outcome.sync_name and state.primary_key = outcome.primary_key
             when matched and outcome.acknowledged then update set
@@ -109,10 +139,10 @@ def record_batch(con: duckdb.DuckDBPyConnection, run_id: str, sync_name: str, ou
                 in_destination = outcome.operation in ('add', 'update'),
                 status = case outcome.operation when 'remove' then 'removed' when 'clear' then 'cleared' else 'sent' end,
                 last_error = null,
-                last_sent_at = (now() at time zone 'UTC'),
-                updated_at = (now() at time zone 'UTC')
+                last_sent_at = outcome.logged_at,
+                updated_at = {NOW_UTC}
             when matched then update set
-                status = 'failed', last_error = outcome.error, updated_at = (now() at time zone 'UTC')
+                status = 'failed', last_error = outcome.error, updated_at = {NOW_UTC}
             when not matched then insert (
                 sync_name, primary_key, checksum, record, in_destination, status, last_error, last_sent_at, updated_at
             ) values (
@@ -122,23 +152,17 @@ def record_batch(con: duckdb.DuckDBPyConnection, run_id: str, sync_name: str, ou
                 outcome.acknowledged,
                 case when outcome.acknowledged then 'sent' else 'failed' end,
                 outcome.error,
-                case when outcome.acknowledged then (now() at time zone 'UTC') end,
-                (now() at time zone 'UTC')
+                case when outcome.acknowledged then outcome.logged_at end,
+                {NOW_UTC}
             )
             """,
-            [sync_name],
+            {"sync_name": sync_name},
         )
         con.execute(
-            """
-            insert into reverse_etl.sync_log
-            select ?, ?, primary_key, operation, case when error is null then 'sent' else 'failed' end, error, (now() at time zone 'UTC')
-            from _batch_outcomes
-            """,
-            [run_id, sync_name],
+            "update reverse_etl.sync_log set applied = true where sync_name = $sync_name and not applied",
+            {"sync_name": sync_name},
         )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    finally:
-        con.unregister("_batch_outcomes")
