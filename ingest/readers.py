@@ -381,50 +381,49 @@ def _read_parquet(con, files: list[FileBytes], table: str, spec: FileTable, coun
 
 
 def _check_types(con, relation: str, columns: list[str], spec: FileTable, table: str):
-    """Cast declared columns; a row with a value that does not cast goes to quarantine, naming the field.
+    """Cast declared columns and require primary keys; a row that fails goes to quarantine, naming the field.
 
     Empty strings count as missing. Undeclared columns pass through unchanged (text from
     JSONL/CSV), so a new column evolves the table while declared types stay frozen.
     `relation` has the columns plus `_source_file`, `_source_row` and `_raw` (the row as read).
     """
     declared = {c: t for c, t in spec.columns.items() if c in columns and t != "text"}
-    texts = {c: f"_text_{i}" for i, c in enumerate(declared)}  # the value as read, for the reason
+    texts = {c: f"_text_{i}" for i, c in enumerate(columns)}  # values as read, empty = missing
     typed = ", ".join(
         f"try_cast({texts[c]} AS {SQL_TYPES[declared[c]]}) AS {_ident(c)}" if c in declared else _ident(c)
         for c in columns
     )
-    as_read = "".join(f", nullif(trim({_ident(c)}::VARCHAR), '') AS {texts[c]}" for c in declared)
-    first_bad = " ".join(
-        f"WHEN {texts[c]} IS NOT NULL AND {_ident(c)} IS NULL THEN {_sql_string(c)}" for c in declared
+    # (field, condition on the checked row, reason): the first that holds names the row's problem
+    checks = [
+        (key, f"{texts[key]} IS NULL" if key in columns else "true", "'missing primary key value'")
+        for key in spec.primary_key
+    ] + [
+        (c, f"{texts[c]} IS NOT NULL AND {_ident(c)} IS NULL", f"'not a valid {t}: ' || r.{_ident(c)}::VARCHAR")
+        for c, t in declared.items()
+    ]
+    checked_columns = {c for c, _, _ in checks if c in columns}
+    as_read = "".join(f", nullif(trim({_ident(c)}::VARCHAR), '') AS {texts[c]}" for c in checked_columns)
+    text_columns = "".join(f", {texts[c]}" for c in checked_columns)
+    first_bad = (
+        "CASE " + " ".join(f"WHEN {condition} THEN {_sql_string(c)}" for c, condition, _ in checks) + " END"
+        if checks
+        else "NULL::VARCHAR"
     )
-    checked = _temp_name("checked")
+    exclude = f"EXCLUDE ({', '.join(texts[c] for c in checked_columns)})" if checked_columns else ""
     selected = ", ".join([*map(_ident, columns), "_source_file", "_source_row"])
-    if declared:
-        text_columns = ", ".join(texts.values())
-        con.execute(
-            f"""CREATE TEMP TABLE {checked} AS
-                SELECT * EXCLUDE ({text_columns}), CASE {first_bad} END AS _bad_field
-                FROM (SELECT {typed}, _source_file, _source_row, {text_columns} FROM (SELECT {selected}{as_read} FROM {relation}))"""
-        )
-    else:
-        con.execute(
-            f"CREATE TEMP TABLE {checked} AS SELECT {typed}, _source_file, _source_row, NULL::VARCHAR AS _bad_field FROM {relation}"
-        )
-    good = con.execute(
-        f"SELECT * EXCLUDE (_bad_field) FROM {checked} WHERE _bad_field IS NULL"
-    ).to_arrow_table()
+    checked = _temp_name("checked")
+    con.execute(
+        f"""CREATE TEMP TABLE {checked} AS
+            SELECT * {exclude}, {first_bad} AS _bad_field
+            FROM (SELECT {typed}, _source_file, _source_row{text_columns} FROM (SELECT {selected}{as_read} FROM {relation}))"""
+    )
+    good = con.execute(f"SELECT * EXCLUDE (_bad_field) FROM {checked} WHERE _bad_field IS NULL").to_arrow_table()
     bad = _empty_quarantine()
     if good.num_rows < con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0]:
-        bad_value = "CASE c._bad_field " + " ".join(
-            f"WHEN {_sql_string(c)} THEN r.{_ident(c)}::VARCHAR" for c in declared
-        ) + " END"
-        bad_type = "CASE c._bad_field " + " ".join(
-            f"WHEN {_sql_string(c)} THEN {_sql_string(t)}" for c, t in declared.items()
-        ) + " END"
+        reason = "CASE c._bad_field " + " ".join(f"WHEN {_sql_string(c)} THEN {why}" for c, _, why in checks) + " END"
         bad = con.execute(
             f"""SELECT c._source_file AS source_file, c._source_row AS source_row,
-                       {_sql_string(table)} AS table_name, c._bad_field AS field,
-                       'not a valid ' || {bad_type} || ': ' || coalesce({bad_value}, '') AS reason,
+                       {_sql_string(table)} AS table_name, c._bad_field AS field, {reason} AS reason,
                        rtrim(r._raw::VARCHAR, chr(13) || chr(10)) AS raw_record, now() AS quarantined_at
                 FROM {checked} AS c JOIN {relation} AS r USING (_source_file, _source_row)
                 WHERE c._bad_field IS NOT NULL ORDER BY c._source_file, c._source_row"""

@@ -134,3 +134,18 @@ def test_missing_source_fails_that_source_only(warehouse):
     assert list(summary.failed) == ["shop"]
     assert "no such SQLite file" in summary.failed["shop"]
     assert warehouse.count("raw_web.events") == 3
+
+
+def test_record_without_its_primary_key_is_quarantined(warehouse):
+    contact = {"crm_id": "c1", "first_name": "Ann", "updated_at": ts(0, 1)}
+    path = warehouse.data_dir / "crm" / "contacts_2026-01-01.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join(json.dumps(c) for c in [contact, {**contact, "crm_id": None}, {**contact, "crm_id": ""}]))
+
+    warehouse.ingest(["crm"])
+
+    assert [r[1:4] for r in quarantine(warehouse, "crm")] == [
+        (2, "crm_id", "missing primary key value"), (3, "crm_id", "missing primary key value")
+    ]
+    assert warehouse.query("SELECT crm_id FROM raw_crm.contacts") == [("c1",)]
+    assert_nothing_lost(warehouse, "crm", "contacts")
