@@ -307,8 +307,10 @@ def segment_relations() -> dict[str, str]:
     from dagster_project.dbt_assets import cdp_project, layer_of
 
     manifest = json.loads(cdp_project().manifest_path.read_text(encoding="utf-8"))
+    # schema.alias, not relation_name: its database part is the file name of whichever
+    # warehouse the manifest was parsed against
     return {
-        node["name"]: node["relation_name"]
+        node["name"]: f'"{node["schema"]}"."{node["alias"]}"'
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and layer_of(node) == "segments" and node.get("relation_name")
     }
