@@ -32,7 +32,7 @@ from dlt.extract.resource import with_hints
 from dlt.extract.hints import make_hints
 
 from ingest.config import SCHEMA_CONTRACT, FilesSource, FileTable
-from ingest.readers import QUARANTINE_SCHEMA, FileBytes, new_connection, read_batch
+from ingest.readers import FileBytes, new_connection, read_batch
 from ingest.stats import SourceStats
 
 log = logging.getLogger(__name__)
@@ -185,5 +185,3 @@ def _display_name(fs: fsspec.AbstractFileSystem, path: str, data_dir: Path) -> s
             return path
     return fs.unstrip_protocol(path)
 
-
-__all__ = ["files_source", "list_files", "location_of", "QUARANTINE_SCHEMA", "MANIFEST_TABLE", "QUARANTINE_TABLE"]
