@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from cdp.demo import messy, world
-from cdp.demo.people import Person
+from cdp.demo.people import Person, event_day
 from cdp.demo.rates import Rates
 
 STRANDS = ("plan", "shop", "crm", "sessions", "pos", "email", "partner", "broker", "story")
@@ -256,7 +256,7 @@ def _crm_contact(life: Life, plan: Plan, crm_id: str, created: int, rng: random.
     )
     first_file_day = max(created, 0)
     life.out.row("crm", first_file_day, dict(record))
-    withdrawal = _withdrawal_day(person, rng, life.rates, created)
+    withdrawal = event_day(rng, max(created, 0), life.rates.consent_withdrawal)
     changes = _changes(person, created, life.hi)
     if withdrawal <= life.hi and (plan.email_consent or plan.ads_consent):
         changes = sorted([*changes, (withdrawal, "consent")])
@@ -270,12 +270,6 @@ def _crm_contact(life: Life, plan: Plan, crm_id: str, created: int, rng: random.
         # a change before the window is already part of the first (full history) file
         life.out.row("crm", max(day, first_file_day), dict(record))
     life.out.seen("crm", crm_id, first_file_day)
-
-
-def _withdrawal_day(person: Person, rng: random.Random, rates: Rates, created: int) -> int:
-    from cdp.demo.people import event_day
-
-    return event_day(rng, max(created, 0), rates.consent_withdrawal)
 
 
 # --- web and app sessions, orders, invoices --------------------------------------------------
@@ -557,8 +551,6 @@ def _email(life: Life, plan: Plan) -> None:
     if not plan.subscriber:
         return
     rng, person = life.strands["email"], life.person
-    from cdp.demo.people import event_day
-
     subscriber_id = stable_id("SUB", life.seed, "email", person.index)
     created = person.arrival_day + rng.randint(0, 30)
     if created > life.hi:

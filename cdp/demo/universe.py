@@ -279,8 +279,7 @@ def _check_target(out: Path, force: bool) -> None:
     if out.is_dir() and any(out.iterdir()) and not force:
         raise CdpError(f"{out}: output folder is not empty (use --force to replace it, or --advance to add a day)")
     parent = out.parent
-    parent_exists = parent.exists()
-    if parent_exists and not os.access(parent, os.W_OK):
+    if parent.exists() and not os.access(parent, os.W_OK):
         raise CdpError(f"{parent}: cannot write here (permission denied)")
 
 
