@@ -63,6 +63,9 @@ def _register() -> None:
     from dagster_project.cli import run
 
     app.command("run", rich_help_panel="Run")(run)
+    from bench.cli import bench
+
+    app.command("bench", rich_help_panel="Run")(bench)
 
 
 def main() -> None:
