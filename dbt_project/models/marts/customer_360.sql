@@ -34,7 +34,7 @@ clock as (
     from events
 ),
 
-records as (
+trusted_records as (
     select
         identities.customer_id,
         identity_inputs.*,
@@ -47,8 +47,15 @@ records as (
         on identity_inputs.source = source_trust.source
 ),
 
+records as (
+    select
+        *,
+        {{ survivorship_rank() }} as survivorship_rank
+    from trusted_records
+),
+
 golden_record as (
-    select distinct
+    select
         customer_id,
         {{ survivor('first_name_display', 'coalesce(first_name_display, last_name_display)') }} as first_name,
         {{ survivor('last_name_display', 'coalesce(first_name_display, last_name_display)') }} as last_name,
@@ -60,6 +67,7 @@ golden_record as (
         {{ survivor('country', 'coalesce(address_display, postcode, country)') }} as country,
         {{ survivor('date_of_birth') }} as date_of_birth
     from records
+    group by customer_id
 ),
 
 record_summary as (
