@@ -246,8 +246,8 @@ Command: `{figures['command']}` ({figures['machine']}, {figures['measured_at']})
 | engine ceiling: unlimited local server, no latency | {top['achieved_per_s']} requests/s ({top['rows_sent']:,} rows in batches of 10) | |
 
 The server answers after {rate['server_latency_s']} s (as a remote API would) with {rate['concurrency']} requests in flight.
-The ceiling is set by committing each acknowledged batch to the warehouse before its
-slot is reused (the crash-safety contract); it is shared with whatever else runs on the machine.
+The ceiling is the engine's own cost per batch (preparing and signing it, committing its
+acknowledgement to the warehouse), measured on a machine shared with other work.
 """
     )
     print(json.dumps(figures, indent=2))

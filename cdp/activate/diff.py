@@ -23,6 +23,7 @@ from cdp.activate.specs import SyncSpec
 from cdp.errors import CdpError
 
 PLAN_TABLE = "_sync_plan"
+CURRENT_TABLE = "_sync_current"
 NOW_UTC = "(now() at time zone 'UTC')"
 
 CONSENT_SQL = {
@@ -105,52 +106,55 @@ def compute_plan(
         else ""
     )
     try:
+        # One pass over the segment: map, check consent, checksum.
         con.execute(
             f"""
-            create or replace temp table {PLAN_TABLE} as
-            with segment_rows as (
+            create or replace temp table {CURRENT_TABLE} as
+            select primary_key, consented, record, md5(record) as checksum
+            from (
                 select
                     cast(segment.{_quote(spec.primary_key)} as varchar) as primary_key,
-                    {CONSENT_SQL[consent_purpose]} as consented,
+                    coalesce({CONSENT_SQL[consent_purpose]}, false) as consented,
                     {record}::varchar as record
                 from {spec.relation} as segment
                 {consent_join}
-            ),
-            current as (
-                select primary_key, record, md5(record) as checksum from segment_rows where consented
-            ),
-            state as (
-                select * from reverse_etl.sync_state where sync_name = $sync_name
-            ),
-            planned as (
-                select
-                    coalesce(current.primary_key, state.primary_key) as primary_key,
-                    case
-                        when current.primary_key is not null and not coalesce(state.in_destination, false) then 'add'
-                        when current.primary_key is not null
-                            and ($full_resync or state.checksum is distinct from current.checksum {expired}) then 'update'
-                        {leave_case}
-                    end as operation,
-                    coalesce(current.record, state.record::varchar) as record,
-                    current.checksum
-                from current
-                full outer join state on current.primary_key = state.primary_key
             )
-            select *, row_number() over (order by {OPERATION_ORDER}, primary_key) as position
-            from planned
-            where operation is not null
-            """,
-            {"sync_name": spec.name, "full_resync": full_resync},
+            """
         )
     except duckdb.CatalogException as error:
         raise CdpError(f"sync {spec.name}: consent needs marts.customer_360 in the warehouse ({error})") from None
-    counts = dict(con.execute(f"select operation, count(*) from {PLAN_TABLE} group by all").fetchall())
-    skipped, total = con.execute(
+    con.execute(
         f"""
-        select count(*) filter (where not ({CONSENT_SQL[consent_purpose]})), count(*)
-        from {spec.relation} as segment {consent_join}
-        """
-    ).fetchone()
+        create or replace temp table {PLAN_TABLE} as
+        with current as (
+            select primary_key, record, checksum from {CURRENT_TABLE} where consented
+        ),
+        state as (
+            select * from reverse_etl.sync_state where sync_name = $sync_name
+        ),
+        planned as (
+            select
+                coalesce(current.primary_key, state.primary_key) as primary_key,
+                case
+                    when current.primary_key is not null and not coalesce(state.in_destination, false) then 'add'
+                    when current.primary_key is not null
+                        and ($full_resync or state.checksum is distinct from current.checksum {expired}) then 'update'
+                    {leave_case}
+                end as operation,
+                coalesce(current.record, state.record::varchar) as record,
+                current.checksum
+            from current
+            full outer join state on current.primary_key = state.primary_key
+        )
+        select *, row_number() over (order by {OPERATION_ORDER}, primary_key) as position
+        from planned
+        where operation is not null
+        """,
+        {"sync_name": spec.name, "full_resync": full_resync},
+    )
+    counts = dict(con.execute(f"select operation, count(*) from {PLAN_TABLE} group by all").fetchall())
+    skipped, total = con.execute(f"select count(*) filter (where not consented), count(*) from {CURRENT_TABLE}").fetchone()
+    con.execute(f"drop table {CURRENT_TABLE}")
     return Plan(counts={op: counts.get(op, 0) for op in ("add", "update", "remove", "clear")}, skipped_consent=skipped, total=total)
 
 
