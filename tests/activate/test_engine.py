@@ -225,3 +225,28 @@ def test_retry_after_parses_seconds_and_dates():
     assert parse_retry_after("3") == 3.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
     assert parse_retry_after(None) is None
+
+
+def test_google_members_are_uploaded_again_before_the_540_day_expiry(warehouse):
+    import duckdb
+
+    warehouse.write([person(1), person(2)])
+    spec = make_spec(destination="google_ads_customer_match", mode="add_remove", identifiers={"email": "email"}, fields={})
+    with duckdb.connect(str(warehouse.path)) as con:
+        from cdp.activate.state import ensure_schema
+
+        ensure_schema(con)
+        # Both were uploaded before with the same data; one of them 530 days ago.
+        con.execute(
+            """
+            insert into reverse_etl.sync_state
+            select 'test_sync', customer_id, md5(json_object('identifiers', json_object('email', email), 'fields', json_object())::varchar),
+                   null, true, 'sent', null,
+                   case when customer_id = ? then now() - interval 530 days else now() end, now()
+            from segments.test_segment
+            """,
+            [person(1)["customer_id"]],
+        )
+    result = run_sync(warehouse.path, spec, dry_run=True, env={})
+    assert result.planned == {"add": 0, "update": 1, "remove": 0, "clear": 0}
+    assert result.sample["update"][0][0] == person(1)["customer_id"]
