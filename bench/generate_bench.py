@@ -3,7 +3,8 @@
     python -m bench.generate_bench                      # both sizes (1,000,000 takes a while)
     python -m bench.generate_bench --persons 5000       # one size
 
-Each size runs `cdp generate` (then `cdp generate --advance`) as a child process,
+Each size runs `cdp generate` (then `cdp generate --advance`, up to --advance-max persons:
+advancing replays every person, so at 1,000,000 it costs about as much as generating) as a child process,
 measured by bench.measure (os.wait4 rusage plus a psutil process-tree sampler).
 Figures are merged by size into bench/results/generate.json and rendered into
 bench/results/generate.md together with the exact command. The universe itself
@@ -34,7 +35,7 @@ def folder_size_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
 
 
-def bench_size(persons: int, seed: int, scratch: Path) -> dict:
+def bench_size(persons: int, seed: int, scratch: Path, advance_max: int) -> dict:
     out = scratch / f"universe-{persons}"
     command = [sys.executable, "-m", "cdp.cli", "generate", "--persons", str(persons), "--seed", str(seed),
                "--out", str(out), "--force"]
@@ -42,14 +43,16 @@ def bench_size(persons: int, seed: int, scratch: Path) -> dict:
     if generated.returncode != 0:
         raise SystemExit(f"cdp generate failed, see {scratch / f'generate-{persons}.log'}")
     manifest = json.loads((out / "manifest.json").read_text())
-    advanced = run_measured(f"advance {persons}", [*command[:4], "--out", str(out), "--advance"],
-                            log_path=scratch / f"advance-{persons}.log")
+    advanced = None
+    if persons <= advance_max:
+        advanced = run_measured(f"advance {persons}", [*command[:4], "--out", str(out), "--advance"],
+                                log_path=scratch / f"advance-{persons}.log").as_dict()
     figures = {
         "persons": persons,
         "seed": seed,
         "command": " ".join(["cdp", *command[3:]]).replace(str(out), "DIR"),
         "generate": generated.as_dict(),
-        "advance_one_day": advanced.as_dict(),
+        "advance_one_day": advanced,
         "output_mb": round(folder_size_mb(out), 1),
         "files": sum(1 for p in out.rglob("*") if p.is_file()),
         "person_records": sum(manifest["counts"]["truth"].values()),
@@ -83,9 +86,10 @@ def write_results(runs: dict[str, dict]) -> None:
     ]
     for run in sorted(runs.values(), key=lambda r: r["persons"]):
         g, a = run["generate"], run["advance_one_day"]
+        advanced = f"{a['wall_s']:.1f} / {a['peak_rss_mb']:.0f}" if a else "not measured"
         lines.append(
             f"| {run['persons']:,} | `{run['command']}` | {g['wall_s']:.1f} | {g['cpu_s']:.1f} | {g['peak_rss_mb']:.0f} "
-            f"| {a['wall_s']:.1f} / {a['peak_rss_mb']:.0f} | {run['person_records']:,} | {run['rows_written']:,} "
+            f"| {advanced} | {run['person_records']:,} | {run['rows_written']:,} "
             f"| {run['output_mb']:,} | {run['measured_at']} on {run['machine']['cpus']} CPUs, {run['machine']['memory_gb']} GB |"
         )
     (RESULTS / "generate.md").write_text("\n".join(lines) + "\n")
@@ -95,16 +99,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, nargs="+", default=list(DEFAULT_SIZES))
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--advance-max", type=int, default=100_000, help="Measure --advance up to this size.")
     parser.add_argument("--scratch", type=Path, default=None, help="Where the universes are written (deleted after).")
     args = parser.parse_args()
-    previous = RESULTS / "generate.json"
-    runs = json.loads(previous.read_text()) if previous.exists() else {}
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="cdp-generate-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
     for persons in args.persons:
-        figures = bench_size(persons, args.seed, scratch)
+        figures = bench_size(persons, args.seed, scratch, args.advance_max)
         figures["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         figures["machine"] = machine()
+        # merged into what is on file now (another size may have been measured meanwhile)
+        previous = RESULTS / "generate.json"
+        runs = json.loads(previous.read_text()) if previous.exists() else {}
         runs[str(persons)] = figures
         write_results(runs)  # after each size, so a long run keeps what it measured
         print(json.dumps(figures))
