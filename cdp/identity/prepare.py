@@ -25,6 +25,11 @@ _CANONICAL_EMAIL = """
 """
 
 
+def _text(column: str) -> str:
+    """SQL: lower, trimmed text or null (an all-null column from pandas arrives untyped)."""
+    return f"nullif(lower(trim(cast({column} as varchar))), '')"
+
+
 def _blocked(identifier_type: str, column: str) -> str:
     """SQL: the column's value, or null when the seed blocks it."""
     return (
@@ -61,16 +66,16 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
             select
                 source || ':' || source_record_id as unique_id,
                 source, source_record_id, party,
-                nullif(lower(trim(email)), '') as email,
-                nullif(lower(trim(email_sha256)), '') as email_sha256,
-                nullif(trim(phone), '') as phone,
-                nullif(lower(trim(first_name)), '') as first_name,
-                nullif(lower(trim(last_name)), '') as last_name,
+                {_text('email')} as email,
+                {_text('email_sha256')} as email_sha256,
+                nullif(trim(cast(phone as varchar)), '') as phone,
+                {_text('first_name')} as first_name,
+                {_text('last_name')} as last_name,
                 cast(date_of_birth as varchar) as date_of_birth,
-                nullif(lower(trim(address)), '') as address,
-                nullif(upper(replace(postcode, ' ', '')), '') as postcode,
-                nullif(lower(trim(city)), '') as city,
-                upper(country) as country
+                {_text('address')} as address,
+                nullif(upper(replace(cast(postcode as varchar), ' ', '')), '') as postcode,
+                {_text('city')} as city,
+                upper(cast(country as varchar)) as country
             from identity_inputs
         )
         select

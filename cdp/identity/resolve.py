@@ -16,16 +16,20 @@ from datetime import datetime, timezone
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from cdp.identity.links import build_deterministic_links
 from cdp.identity.model import predict_links
 from cdp.identity.prepare import clearly_different_first_names, prepare_matching_table
 from cdp.identity.stable_ids import assign_customer_ids, changelog
 
-RECORD_CUSTOMER_COLUMNS = [
-    "source", "source_record_id", "customer_id", "link_rule", "match_probability",
-    "previous_customer_id", "customer_since", "cluster_capped", "run_id", "resolved_at",
-]
+# Typed, so an all-null column (no previous run, no probabilistic link) keeps its type in the warehouse.
+RECORD_CUSTOMERS_SCHEMA = pa.schema([
+    ("source", pa.string()), ("source_record_id", pa.string()), ("customer_id", pa.string()),
+    ("link_rule", pa.string()), ("match_probability", pa.float64()), ("previous_customer_id", pa.string()),
+    ("customer_since", pa.timestamp("us")), ("cluster_capped", pa.bool_()), ("run_id", pa.string()),
+    ("resolved_at", pa.timestamp("us")),
+])
 EMPTY_PREVIOUS = pd.DataFrame({
     "source": pd.Series(dtype="str"), "source_record_id": pd.Series(dtype="str"),
     "customer_id": pd.Series(dtype="str"), "customer_since": pd.Series(dtype="datetime64[us]"),
@@ -34,7 +38,7 @@ EMPTY_PREVIOUS = pd.DataFrame({
 
 @dataclass
 class Resolution:
-    record_customers: pd.DataFrame  # RECORD_CUSTOMER_COLUMNS, one row per input record
+    record_customers: pd.DataFrame  # RECORD_CUSTOMERS_SCHEMA, one row per input record
     changelog: pd.DataFrame  # changed_at, run_id, change, customer_id, other_customer_id, reason
     oversized_clusters: pd.DataFrame  # cluster_key, records: clusters broken up by the cap
 
@@ -70,9 +74,9 @@ def resolve_in(con: duckdb.DuckDBPyConnection, *, threshold, max_cluster_size, m
     """)
     assign_customer_ids(con, resolved_at)
     record_customers = con.execute("""
-        select m.source, m.source_record_id, a.customer_id,
-               coalesce(r.link_rule, 'singleton') as link_rule, r.match_probability,
-               a.previous_customer_id, a.customer_since, c.cluster_capped,
+        select m.source, cast(m.source_record_id as varchar) as source_record_id, a.customer_id,
+               coalesce(r.link_rule, 'singleton') as link_rule, cast(r.match_probability as double) as match_probability,
+               cast(a.previous_customer_id as varchar) as previous_customer_id, a.customer_since, c.cluster_capped,
                ?::varchar as run_id, ?::timestamp as resolved_at
         from matching m
         join assignment a using (unique_id)

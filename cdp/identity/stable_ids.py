@@ -13,6 +13,12 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+
+CHANGELOG_SCHEMA = pa.schema([
+    ("changed_at", pa.timestamp("us")), ("run_id", pa.string()), ("change", pa.string()),
+    ("customer_id", pa.string()), ("other_customer_id", pa.string()), ("reason", pa.string()),
+])
 
 
 def new_customer_id_sql(key: str) -> str:

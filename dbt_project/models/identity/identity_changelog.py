@@ -8,14 +8,16 @@ a run already logged (same run_id) is not logged twice.
 
 def model(dbt, session):
     dbt.config(materialized="incremental")
-    from cdp.identity.stable_ids import changelog
+    import pyarrow as pa
+
+    from cdp.identity.stable_ids import CHANGELOG_SCHEMA, changelog
 
     records = dbt.ref("record_customers").df()
-    if records.empty:
-        return changelog(records, run_id="", changed_at=None)
-    run_id, resolved_at = records["run_id"].iloc[0], records["resolved_at"].iloc[0]
+    run_id = records["run_id"].iloc[0] if len(records) else ""
+    resolved_at = records["resolved_at"].iloc[0] if len(records) else None
     if dbt.is_incremental:
         logged = session.execute(f"select count(*) from {dbt.this} where run_id = ?", [run_id]).fetchone()[0]
         if logged:
-            return changelog(records.head(0), run_id=run_id, changed_at=resolved_at)
-    return changelog(records, run_id=run_id, changed_at=resolved_at)
+            records = records.head(0)
+    rows = changelog(records, run_id=run_id, changed_at=resolved_at)
+    return pa.Table.from_pandas(rows, schema=CHANGELOG_SCHEMA, preserve_index=False)

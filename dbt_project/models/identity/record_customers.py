@@ -22,7 +22,9 @@ def previous_assignment(dbt, session):
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from cdp.identity.resolve import resolve_identities
+    import pyarrow as pa
+
+    from cdp.identity.resolve import RECORD_CUSTOMERS_SCHEMA, resolve_identities
 
     resolution = resolve_identities(
         dbt.ref("identity_inputs").df(),
@@ -33,4 +35,4 @@ def model(dbt, session):
         threshold=float(dbt.config.get("match_threshold")),
         max_cluster_size=int(dbt.config.get("max_cluster_size")),
     )
-    return resolution.record_customers
+    return pa.Table.from_pandas(resolution.record_customers, schema=RECORD_CUSTOMERS_SCHEMA, preserve_index=False)
