@@ -37,22 +37,31 @@ def sync(
         specs = [spec for spec in specs if spec.name in select]
     console = Console()
     table = Table(title="dry run: nothing sent" if dry_run else "syncs")
-    for column in ("sync", "destination", "status", "add", "update", "remove", "failed", "no consent", "note"):
-        table.add_column(column, justify="right" if column in ("add", "update", "remove", "failed", "no consent") else "left")
+    table.add_column("sync", overflow="fold")
+    table.add_column("destination", overflow="fold")
+    table.add_column("status")
+    for column in ("add", "update", "remove", "failed", "no consent"):
+        table.add_column(column, justify="right")
+    notes: list[str] = []
     failed = False
     for spec in specs:
         result = run_sync(settings.warehouse_path(), spec, dry_run=dry_run, full_resync=full_resync)
+        planned = result.planned
         counts = (
-            (result.planned.get("add", 0), result.planned.get("update", 0), result.planned.get("remove", 0) + result.planned.get("clear", 0))
+            (planned.get("add", 0), planned.get("update", 0), planned.get("remove", 0) + planned.get("clear", 0))
             if dry_run
             else (result.added, result.updated, result.removed)
         )
-        table.add_row(spec.name, spec.destination, result.status, *map(str, counts), str(result.failed), str(result.skipped_consent), result.message)
+        table.add_row(spec.name, spec.destination, result.status, *map(str, counts), str(result.failed), str(result.skipped_consent))
+        if result.message:
+            notes.append(f"{spec.name}: {result.message}")
         failed |= result.status == "failed"
         if dry_run:
             for operation, rows in result.sample.items():
                 for primary_key, record in rows[:sample]:
-                    console.print(f"  {spec.name} {operation} {primary_key}: {record}", markup=False, highlight=False)
+                    notes.append(f"{spec.name}: would {operation} {primary_key}: {record}")
     console.print(table)
+    for note in notes:
+        console.print(note, markup=False, highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)

@@ -37,7 +37,7 @@ def test_dry_run_then_sync(tmp_path, warehouse, monkeypatch):
         manifest = _manifest(tmp_path, f"{api.url}/hook")
         dry = CliRunner().invoke(_app(), ["--dry-run", "--manifest", str(manifest)], terminal_width=200)
         assert dry.exit_code == 0, dry.output
-        assert "dry run" in dry.output and "to_hook add C000000000001" in dry.output
+        assert "dry run" in dry.output and "to_hook: would add C000000000001" in dry.output
         assert api.requests == []
         assert not (warehouse.path.parent / "exports").exists()
 
