@@ -39,7 +39,9 @@ def test_every_stage_of_both_runs_is_measured(bench_result):
 @pytest.mark.slow
 def test_baselines_ratios_and_accuracy_are_recorded(bench_result):
     result = json.loads((bench_result / "bench_60.json").read_text())
-    assert set(result["side_by_side"]) == {"ingest_vs_native_read", "identity_vs_plain_splink", "next_day_vs_full"}
+    assert set(result["side_by_side"]) == {
+        "ingest_vs_native_read", "identity_vs_plain_splink", "identity_stage_vs_plain_splink", "next_day_vs_full",
+    }
     for comparison in result["side_by_side"].values():
         assert comparison["ratio"] == pytest.approx(comparison["ours_s"] / comparison["baseline_s"], rel=0.01)
     assert result["universe"]["raw_rows_full"] > result["universe"]["raw_rows_next_day"] > 0

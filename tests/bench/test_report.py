@@ -11,10 +11,10 @@ def stage(name: str, wall: float) -> dict:
 
 
 def test_comparison_says_whether_the_target_is_met():
-    slow = comparison("identity vs splink", ours=30.0, baseline=20.0, target=1.25)
-    fast = comparison("ingest vs native", ours=5.0, baseline=2.0, target=3.0)
-    assert (slow["ratio"], slow["target_met"]) == (1.5, False)
-    assert (fast["ratio"], fast["target_met"]) == (2.5, True)
+    slow = comparison("identity vs splink", {"wall_s": 30.0, "cpu_s": 20.0}, {"wall_s": 20.0, "cpu_s": 20.0}, 1.25)
+    fast = comparison("ingest vs native", {"wall_s": 5.0, "cpu_s": 4.0}, {"wall_s": 2.0, "cpu_s": 1.0}, 3.0)
+    assert (slow["ratio"], slow["cpu_ratio"], slow["target_met"]) == (1.5, 1.0, False)
+    assert (fast["ratio"], fast["cpu_ratio"], fast["target_met"]) == (2.5, 4.0, True)
 
 
 def test_markdown_lists_each_stage_of_both_runs_and_each_comparison():
@@ -27,12 +27,13 @@ def test_markdown_lists_each_stage_of_both_runs_and_each_comparison():
                      "generate": {"wall_s": 3.0, "peak_rss_mb": 200.0, "reused": True}},
         "full_run": {"stages": full, "total": {"wall_s": 30.0, "cpu_s": 15.0, "peak_rss_mb": 100.0}},
         "next_day_run": {"stages": next_day, "total": {"wall_s": 3.0, "cpu_s": 1.5, "peak_rss_mb": 100.0}},
-        "side_by_side": {"next_day_vs_full": comparison("next-day run vs full run", 3.0, 30.0, 0.15)},
+        "side_by_side": {"next_day_vs_full": comparison(
+            "next-day run vs full run", {"wall_s": 3.0, "cpu_s": 1.5}, {"wall_s": 30.0, "cpu_s": 15.0}, 0.15)},
         "identity_accuracy": {"pairwise_f1": 0.99},
     }
     table = to_markdown(result)
     assert "| ingest | 10.0 | 5.0 | 100 | 1.0 | 0.5 | 100 |" in table
     assert "| **pipeline total** | **30.0** | **15.0** | **100** | **3.0** | **1.5** | **100** |" in table
-    assert "| next-day run vs full run | 3.0 | 30.0 | 0.10 | ≤ 0.15× | yes |" in table
+    assert "| next-day run vs full run | 3.0 | 30.0 | 0.10 | 0.10 | ≤ 0.15× | yes |" in table
     assert "| pairwise_f1 | 0.9900 |" in table
     assert "reused" in table
