@@ -37,16 +37,30 @@ def folder_size_mb(folder: Path) -> float:
 
 def bench_size(persons: int, seed: int, scratch: Path, advance_max: int) -> dict:
     out = scratch / f"universe-{persons}"
-    command = [sys.executable, "-m", "cdp.cli", "generate", "--persons", str(persons), "--seed", str(seed),
-               "--out", str(out), "--force"]
+    command = [
+        sys.executable,
+        "-m",
+        "cdp.cli",
+        "generate",
+        "--persons",
+        str(persons),
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--force",
+    ]
     generated = run_measured(f"generate {persons}", command, log_path=scratch / f"generate-{persons}.log")
     if generated.returncode != 0:
         raise SystemExit(f"cdp generate failed, see {scratch / f'generate-{persons}.log'}")
     manifest = json.loads((out / "manifest.json").read_text())
     advanced = None
     if persons <= advance_max:
-        advanced = run_measured(f"advance {persons}", [*command[:4], "--out", str(out), "--advance"],
-                                log_path=scratch / f"advance-{persons}.log").as_dict()
+        advanced = run_measured(
+            f"advance {persons}",
+            [*command[:4], "--out", str(out), "--advance"],
+            log_path=scratch / f"advance-{persons}.log",
+        ).as_dict()
     figures = {
         "persons": persons,
         "seed": seed,

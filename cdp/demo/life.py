@@ -53,7 +53,7 @@ class Plan:
 class Life:
     person: Person
     rates: Rates
-    out: "Sink"
+    out: Sink
     seed: int
     strands: dict[str, random.Random] = field(default_factory=dict)
 
@@ -185,7 +185,9 @@ def _identity_at(life: Life, rng: random.Random, day: int, email: str | None) ->
         "first_name": first,
         "last_name": last,
         "phone": messy.phone(rng, rates, person),
-        "address_line1": None if missing_address else messy.maybe(rng, rates.odd_case_whitespace, messy.odd_case_whitespace, address.line1),
+        "address_line1": None
+        if missing_address
+        else messy.maybe(rng, rates.odd_case_whitespace, messy.odd_case_whitespace, address.line1),
         "postcode": None if missing_address else address.postcode,
         "city": None if missing_address else address.city,
         "country": person.country,
@@ -315,8 +317,17 @@ def _sessions(life: Life, plan: Plan) -> None:
             # every cookie of an identified person identifies itself in its first session
             must_identify = cookie not in identified
             user_id = customer_id if (customer_id and (must_identify or rng.random() < 0.6)) else None
-            _web_session(life, rng, day, cookie, user_id, category, purchase, plan=plan,
-                         info_request=must_identify and customer_id is None)
+            _web_session(
+                life,
+                rng,
+                day,
+                cookie,
+                user_id,
+                category,
+                purchase,
+                plan=plan,
+                info_request=must_identify and customer_id is None,
+            )
             identified.add(cookie)
         day += 1 + int(rng.expovariate(plan.sessions_per_day))
 
@@ -334,14 +345,17 @@ def _emit_event(life: Life, rng: random.Random, stream: str, day: int, row: dict
         life.out.row(stream, file_day, row)
 
 
-def _web_event(life, rng, day, second, cookie, user_id, event_type, product=None, category=None, url=None, utm=None, email=None):
+def _web_event(
+    life, rng, day, second, cookie, user_id, event_type, product=None, category=None, url=None, utm=None, email=None
+):
     row = {
         "event_id": event_uuid(rng),
         "anonymous_id": cookie,
         "user_id": user_id,
         "event_type": event_type,
         "occurred_at": world.timestamp(day, min(second, 86399)),
-        "page_url": url or (f"https://shop.example.com/p/{product.product_id}" if product else "https://shop.example.com/"),
+        "page_url": url
+        or (f"https://shop.example.com/p/{product.product_id}" if product else "https://shop.example.com/"),
         "product_id": product.product_id if product else None,
         "category": category or (product.category if product else None),
         "utm_source": utm[0] if utm else None,
@@ -357,18 +371,32 @@ def _signup(life: Life, rng: random.Random, day: int, cookie: str, customer_id: 
     second = seconds(rng)
     _web_event(life, rng, day, second, cookie, None, "page_view", url="https://shop.example.com/signup")
     email = messy.email(rng, life.rates, life.person)
-    _web_event(life, rng, day, second + 40, cookie, customer_id, "signup", url="https://shop.example.com/signup", email=email)
+    _web_event(
+        life, rng, day, second + 40, cookie, customer_id, "signup", url="https://shop.example.com/signup", email=email
+    )
 
 
-def _web_session(life, rng, day, cookie, user_id, category, purchase, plan=None, info_request=False, story_product=None):
+def _web_session(
+    life, rng, day, cookie, user_id, category, purchase, plan=None, info_request=False, story_product=None
+):
     second = seconds(rng)
     utm = rng.choice(world.UTM_CAMPAIGNS) if rng.random() < 0.3 else None
     if user_id:
         _web_event(life, rng, day, second, cookie, user_id, "login", url="https://shop.example.com/login", utm=utm)
         second += rng.randint(5, 60)
         utm = None
-    _web_event(life, rng, day, second, cookie, user_id, "page_view", category=category,
-               url=f"https://shop.example.com/c/{category}", utm=utm)
+    _web_event(
+        life,
+        rng,
+        day,
+        second,
+        cookie,
+        user_id,
+        "page_view",
+        category=category,
+        url=f"https://shop.example.com/c/{category}",
+        utm=utm,
+    )
     products = world.PRODUCTS_BY_CATEGORY[category]
     viewed = [rng.choice(products) for _ in range(1 + int(rng.expovariate(0.7)))]
     if story_product is not None:
@@ -380,8 +408,18 @@ def _web_session(life, rng, day, cookie, user_id, category, purchase, plan=None,
         second += rng.randint(10, 120)
         # the email is the only identifier here, so no Gmail re-spelling (it would not link)
         email = messy.maybe(rng, life.rates.odd_case_whitespace, messy.odd_case_whitespace, life.person.email)
-        _web_event(life, rng, day, second, cookie, None, "info_request", viewed[-1],
-                   url="https://shop.example.com/contact", email=email)
+        _web_event(
+            life,
+            rng,
+            day,
+            second,
+            cookie,
+            None,
+            "info_request",
+            viewed[-1],
+            url="https://shop.example.com/contact",
+            email=email,
+        )
         return
     intent = rng.random()
     if story_product is not None or intent < 0.35:
@@ -421,7 +459,18 @@ def _app_session(life, plan, rng, day, device, customer_id, os_name, category, l
         _app_event(life, rng, day, second, device, customer_id, "login", os_name, "login")
     elif rng.random() < 0.2:
         _app_event(life, rng, day, second, device, customer_id, "push_open", os_name, "home")
-    _app_event(life, rng, day, second + 5, device, customer_id, "screen_view", os_name, f"category/{category}", category=category)
+    _app_event(
+        life,
+        rng,
+        day,
+        second + 5,
+        device,
+        customer_id,
+        "screen_view",
+        os_name,
+        f"category/{category}",
+        category=category,
+    )
     products = world.PRODUCTS_BY_CATEGORY[category]
     viewed = [rng.choice(products) for _ in range(1 + int(rng.expovariate(0.6)))]
     for product in viewed:
@@ -447,13 +496,31 @@ def _order(life: Life, plan: Plan, rng: random.Random, day: int, second: int, cu
     out = life.out
     if out.lo <= changed:
         stamp = world.timestamp(changed, second if changed == day else seconds(rng))
-        out.shop("orders", {"order_id": order_id, "customer_id": customer_id, "ordered_at": world.timestamp(day, second),
-                            "status": status, "total": total, "currency": currency, "updated_at": stamp})
+        out.shop(
+            "orders",
+            {
+                "order_id": order_id,
+                "customer_id": customer_id,
+                "ordered_at": world.timestamp(day, second),
+                "status": status,
+                "total": total,
+                "currency": currency,
+                "updated_at": stamp,
+            },
+        )
     if out.lo <= day:
         for number, (product, quantity) in enumerate(lines, start=1):
-            out.shop("order_items", {"order_item_id": f"{order_id}-{number}", "order_id": order_id,
-                                     "product_id": product.product_id, "quantity": quantity,
-                                     "unit_price": product.price, "updated_at": world.timestamp(day, second)})
+            out.shop(
+                "order_items",
+                {
+                    "order_item_id": f"{order_id}-{number}",
+                    "order_id": order_id,
+                    "product_id": product.product_id,
+                    "quantity": quantity,
+                    "unit_price": product.price,
+                    "updated_at": world.timestamp(day, second),
+                },
+            )
     if plan is not None and plan.erp_account:
         _invoice(life, rng, plan.erp_account, day + 1, "invoice", total, currency)
         if roll >= 0.03 and roll < 0.09:
@@ -471,7 +538,9 @@ def _order_status(day: int, roll: float, hi: int) -> tuple[str, int]:
     return "shipped", day + 1
 
 
-def _invoice(life: Life, rng: random.Random, account: str, day: int, document_type: str, amount: float, currency: str) -> None:
+def _invoice(
+    life: Life, rng: random.Random, account: str, day: int, document_type: str, amount: float, currency: str
+) -> None:
     person = life.person
     first, last = messy.names(rng, life.rates, person, day)
     address = person.address_on(day)
@@ -522,7 +591,9 @@ def _transaction(life, rng, plan, day, category, email, phone, products=None) ->
     second = seconds(rng)
     if email is not None and plan.loyalty_card:
         email = messy.maybe(rng, life.rates.typo, messy.typo, email)  # typed by a cashier; the card still links
-    products = products or [rng.choice(world.PRODUCTS_BY_CATEGORY[category]) for _ in range(1 + int(rng.expovariate(1.2)))]
+    products = products or [
+        rng.choice(world.PRODUCTS_BY_CATEGORY[category]) for _ in range(1 + int(rng.expovariate(1.2)))
+    ]
     currency = world.COUNTRY_BY_CODE[life.person.country].currency
     for line_no, product in enumerate(products, start=1):
         row = {
@@ -558,8 +629,14 @@ def _email(life: Life, plan: Plan) -> None:
     subscribed_at = world.timestamp(created, seconds(rng))
     first_file_day = max(created, 0)
     unsubscribe = event_day(rng, first_file_day, life.rates.unsubscribes)
-    row = {"subscriber_id": subscriber_id, "email": person.email, "status": "subscribed",
-           "subscribed_at": subscribed_at, "unsubscribed_at": None, "updated_at": subscribed_at}
+    row = {
+        "subscriber_id": subscriber_id,
+        "email": person.email,
+        "status": "subscribed",
+        "subscribed_at": subscribed_at,
+        "unsubscribed_at": None,
+        "updated_at": subscribed_at,
+    }
     life.out.row("email_subscribers", first_file_day, dict(row))
     life.out.seen("email", subscriber_id, first_file_day)
     campaign = first_file_day + (-first_file_day) % world.EMAIL_CAMPAIGN_EVERY_DAYS
@@ -570,9 +647,19 @@ def _email(life: Life, plan: Plan) -> None:
         stamp = world.timestamp(unsubscribe, seconds(rng))
         row.update(status="unsubscribed", unsubscribed_at=stamp, updated_at=stamp)
         life.out.row("email_subscribers", unsubscribe, row)
-        _emit_event(life, rng, "email_events", unsubscribe, {
-            "event_id": event_uuid(rng), "email": life.person.email, "event_type": "unsubscribe",
-            "campaign_id": None, "occurred_at": stamp})
+        _emit_event(
+            life,
+            rng,
+            "email_events",
+            unsubscribe,
+            {
+                "event_id": event_uuid(rng),
+                "email": life.person.email,
+                "event_type": "unsubscribe",
+                "campaign_id": None,
+                "occurred_at": stamp,
+            },
+        )
 
 
 def _campaign_events(life: Life, rng: random.Random, day: int) -> None:
@@ -587,9 +674,19 @@ def _campaign_events(life: Life, rng: random.Random, day: int) -> None:
         if roll < 0.10:
             steps.append("click")
     for step in steps:
-        _emit_event(life, rng, "email_events", day, {
-            "event_id": event_uuid(rng), "email": life.person.email, "event_type": step,
-            "campaign_id": campaign_id, "occurred_at": world.timestamp(day, second)})
+        _emit_event(
+            life,
+            rng,
+            "email_events",
+            day,
+            {
+                "event_id": event_uuid(rng),
+                "email": life.person.email,
+                "event_type": step,
+                "campaign_id": campaign_id,
+                "occurred_at": world.timestamp(day, second),
+            },
+        )
         second += rng.randint(60, 6 * 3600)
 
 
@@ -654,10 +751,20 @@ def _test_account(life: Life) -> None:
     if created > life.hi:
         return
     stamp = world.timestamp(created, seconds(rng))
-    record = {"customer_id": stable_id("S", life.seed, "shop", person.index), "email": "test@test.com",
-              "first_name": "Test", "last_name": "User", "phone": "0000000000", "address_line1": None,
-              "postcode": None, "city": None, "country": person.country, "date_of_birth": None,
-              "created_at": stamp, "updated_at": stamp}
+    record = {
+        "customer_id": stable_id("S", life.seed, "shop", person.index),
+        "email": "test@test.com",
+        "first_name": "Test",
+        "last_name": "User",
+        "phone": "0000000000",
+        "address_line1": None,
+        "postcode": None,
+        "city": None,
+        "country": person.country,
+        "date_of_birth": None,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
     if life.out.lo <= created:
         life.out.shop("customers", record)
     life.out.seen("shop", record["customer_id"], created)
@@ -675,7 +782,9 @@ def _journey_story(life: Life, plan: Plan) -> None:
     _transaction(life, rng, plan, store_day, "hiking", life.person.email, None, products=hiking)
     customer_id = stable_id("S", life.seed, "shop", life.person.index)
     device = event_uuid(rng)
-    _app_session(life, plan, rng, today - 2, device, customer_id, rng.choice(world.APP_OS), "boots", login=True, browse_only=True)
+    _app_session(
+        life, plan, rng, today - 2, device, customer_id, rng.choice(world.APP_OS), "boots", login=True, browse_only=True
+    )
     cookie = event_uuid(rng)
     boot = rng.choice(world.PRODUCTS_BY_CATEGORY["boots"])
     _web_session(life, rng, today - 1, cookie, customer_id, "boots", purchase=False, story_product=boot)

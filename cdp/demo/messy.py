@@ -28,7 +28,11 @@ def typo(rng: random.Random, text: str) -> str:
     if kind == 1:
         return text[:at] + text[at] + text[at:]
     if kind == 2:
-        return text[: at - 1] + text[at] + text[at - 1] + text[at + 1 :] if text[at] != text[at - 1] else text[:at] + text[at + 1 :]
+        return (
+            text[: at - 1] + text[at] + text[at - 1] + text[at + 1 :]
+            if text[at] != text[at - 1]
+            else text[:at] + text[at + 1 :]
+        )
     replacement = rng.choice([c for c in string.ascii_lowercase if c != text[at].lower()])
     return text[:at] + replacement + text[at + 1 :]
 

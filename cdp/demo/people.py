@@ -22,21 +22,80 @@ from cdp.demo.rates import Rates
 
 # One common nickname per first name, across the four locales.
 NICKNAMES = {
-    "Robert": "Bob", "William": "Bill", "Elizabeth": "Liz", "Katherine": "Kate", "Margaret": "Maggie",
-    "James": "Jim", "Richard": "Rick", "Michael": "Mike", "Thomas": "Tom", "Christopher": "Chris",
-    "Jennifer": "Jen", "Daniel": "Dan", "Matthew": "Matt", "Anthony": "Tony", "Joseph": "Joe",
-    "Jessica": "Jess", "Samantha": "Sam", "Alexander": "Alex", "Benjamin": "Ben", "Nicholas": "Nick",
-    "Patricia": "Pat", "Rebecca": "Becky", "Susan": "Sue", "Deborah": "Debbie", "Stephanie": "Steph",
-    "Andrew": "Andy", "Edward": "Ed", "David": "Dave", "Steven": "Steve", "Jonathan": "Jon",
-    "Timothy": "Tim", "Kimberly": "Kim", "Victoria": "Vicky", "Charles": "Charlie", "Jacqueline": "Jackie",
-    "Christine": "Chris", "Jeffrey": "Jeff", "Gregory": "Greg", "Kenneth": "Ken", "Ronald": "Ron",
-    "Donald": "Don", "Joshua": "Josh", "Zachary": "Zach", "Abigail": "Abby", "Pamela": "Pam",
-    "Johannes": "Hans", "Cornelis": "Kees", "Hendrik": "Henk", "Jacobus": "Koos", "Willem": "Wim",
-    "Petronella": "Nel", "Wilhelmina": "Mien", "Adrianus": "Ad", "Gerardus": "Gert", "Theodorus": "Theo",
-    "Catharina": "Toos", "Johanna": "Anneke", "Maria": "Mia", "Franciscus": "Frans",
-    "Katharina": "Kathi", "Elisabeth": "Lisa", "Christian": "Chris", "Andreas": "Andi", "Franziska": "Franzi",
-    "Susanne": "Susi", "Gabriele": "Gabi", "Friedrich": "Fritz", "Margarete": "Grete", "Wolfgang": "Wolf",
-    "Matthias": "Matze", "Stefanie": "Steffi", "Johann": "Hans", "Alexandra": "Alex", "Dominik": "Dome",
+    "Robert": "Bob",
+    "William": "Bill",
+    "Elizabeth": "Liz",
+    "Katherine": "Kate",
+    "Margaret": "Maggie",
+    "James": "Jim",
+    "Richard": "Rick",
+    "Michael": "Mike",
+    "Thomas": "Tom",
+    "Christopher": "Chris",
+    "Jennifer": "Jen",
+    "Daniel": "Dan",
+    "Matthew": "Matt",
+    "Anthony": "Tony",
+    "Joseph": "Joe",
+    "Jessica": "Jess",
+    "Samantha": "Sam",
+    "Alexander": "Alex",
+    "Benjamin": "Ben",
+    "Nicholas": "Nick",
+    "Patricia": "Pat",
+    "Rebecca": "Becky",
+    "Susan": "Sue",
+    "Deborah": "Debbie",
+    "Stephanie": "Steph",
+    "Andrew": "Andy",
+    "Edward": "Ed",
+    "David": "Dave",
+    "Steven": "Steve",
+    "Jonathan": "Jon",
+    "Timothy": "Tim",
+    "Kimberly": "Kim",
+    "Victoria": "Vicky",
+    "Charles": "Charlie",
+    "Jacqueline": "Jackie",
+    "Christine": "Chris",
+    "Jeffrey": "Jeff",
+    "Gregory": "Greg",
+    "Kenneth": "Ken",
+    "Ronald": "Ron",
+    "Donald": "Don",
+    "Joshua": "Josh",
+    "Zachary": "Zach",
+    "Abigail": "Abby",
+    "Pamela": "Pam",
+    "Johannes": "Hans",
+    "Cornelis": "Kees",
+    "Hendrik": "Henk",
+    "Jacobus": "Koos",
+    "Willem": "Wim",
+    "Petronella": "Nel",
+    "Wilhelmina": "Mien",
+    "Adrianus": "Ad",
+    "Gerardus": "Gert",
+    "Theodorus": "Theo",
+    "Catharina": "Toos",
+    "Johanna": "Anneke",
+    "Maria": "Mia",
+    "Franciscus": "Frans",
+    "Katharina": "Kathi",
+    "Elisabeth": "Lisa",
+    "Christian": "Chris",
+    "Andreas": "Andi",
+    "Franziska": "Franzi",
+    "Susanne": "Susi",
+    "Gabriele": "Gabi",
+    "Friedrich": "Fritz",
+    "Margarete": "Grete",
+    "Wolfgang": "Wolf",
+    "Matthias": "Matze",
+    "Stefanie": "Steffi",
+    "Johann": "Hans",
+    "Alexandra": "Alex",
+    "Dominik": "Dome",
 }
 
 US_AREA_CODES = ("212", "213", "312", "415", "617", "206", "303", "512", "713", "404", "305", "602", "503")
@@ -133,7 +192,9 @@ def _email(rng: random.Random, index: int, first: str, last: str, country: str) 
     # the number makes every person's own address unique (no accidental shared emails)
     number = world.scrambled(index, "email", 7)
     first, last = ascii_fold(first), ascii_fold(last)
-    local = rng.choice((f"{first}.{last}", f"{first}{last}", f"{first[0]}.{last}", f"{first}_{last}", f"{last}.{first}"))
+    local = rng.choice(
+        (f"{first}.{last}", f"{first}{last}", f"{first[0]}.{last}", f"{first}_{last}", f"{last}.{first}")
+    )
     domain = rng.choice(world.COUNTRY_BY_CODE[country].email_domains)
     return f"{local}{number}@{domain}"
 
@@ -192,7 +253,11 @@ def make_person(seed: int, index: int, initial_persons: int, rates: Rates, previ
             person.first_name = other_first
     if twin:
         person.twin_of = related.index
-        person.last_name, person.date_of_birth, person.address = related.last_name, related.date_of_birth, related.address
+        person.last_name, person.date_of_birth, person.address = (
+            related.last_name,
+            related.date_of_birth,
+            related.address,
+        )
     elif household:
         person.household_of = related.index
         person.address = related.address

@@ -31,44 +31,156 @@ from cdp.demo.life import live
 from cdp.demo.rates import RATES, Rates
 from cdp.errors import CdpError
 
-MAX_PERSONS = 50_000_000
+MAX_PERSONS = 5_000_000  # ids stay unique well beyond this (7-digit email numbers: 10M persons)
 
 # stream -> (path pattern, format, columns); {date} is the file day, {key} the store.
 STREAMS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "web": ("web/events_{date}.jsonl", "jsonl", (
-        "event_id", "anonymous_id", "user_id", "event_type", "occurred_at", "page_url", "product_id",
-        "category", "utm_source", "utm_medium", "utm_campaign", "email")),
-    "app": ("app/events_{date}.jsonl", "jsonl", (
-        "event_id", "device_id", "user_id", "event_type", "occurred_at", "screen", "product_id",
-        "category", "os", "app_version")),
-    "pos": ("pos/store_{key}/{date}.csv", "csv", (
-        "transaction_id", "line_no", "store_id", "occurred_at", "loyalty_card", "email", "phone",
-        "product_id", "quantity", "unit_price", "currency")),
-    "crm": ("crm/contacts_{date}.jsonl", "jsonl", (
-        "crm_id", "first_name", "last_name", "email", "phone", "address_line1", "postcode", "city",
-        "country", "date_of_birth", "email_marketing_consent", "ads_consent", "consent_updated_at",
-        "created_at", "updated_at")),
-    "email_subscribers": ("email/subscribers_{date}.csv", "csv", (
-        "subscriber_id", "email", "status", "subscribed_at", "unsubscribed_at", "updated_at")),
-    "email_events": ("email/events_{date}.jsonl", "jsonl", (
-        "event_id", "email", "event_type", "campaign_id", "occurred_at")),
-    "erp": ("erp/invoices_{date}.csv", "csv", (
-        "invoice_id", "account_number", "billing_name", "billing_address", "billing_postcode",
-        "billing_city", "billing_country", "document_type", "issued_at", "amount", "currency")),
-    "partner": ("partner/responses_{date}.csv", "csv", (
-        "response_id", "email_sha256", "campaign", "response", "interest", "responded_at")),
-    "broker": ("broker/enrichment_{date}.parquet", "parquet", (
-        "broker_record_id", "email_sha256", "first_name", "last_name", "postcode", "country",
-        "age_band", "income_band", "interests", "delivered_at")),
+    "web": (
+        "web/events_{date}.jsonl",
+        "jsonl",
+        (
+            "event_id",
+            "anonymous_id",
+            "user_id",
+            "event_type",
+            "occurred_at",
+            "page_url",
+            "product_id",
+            "category",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "email",
+        ),
+    ),
+    "app": (
+        "app/events_{date}.jsonl",
+        "jsonl",
+        (
+            "event_id",
+            "device_id",
+            "user_id",
+            "event_type",
+            "occurred_at",
+            "screen",
+            "product_id",
+            "category",
+            "os",
+            "app_version",
+        ),
+    ),
+    "pos": (
+        "pos/store_{key}/{date}.csv",
+        "csv",
+        (
+            "transaction_id",
+            "line_no",
+            "store_id",
+            "occurred_at",
+            "loyalty_card",
+            "email",
+            "phone",
+            "product_id",
+            "quantity",
+            "unit_price",
+            "currency",
+        ),
+    ),
+    "crm": (
+        "crm/contacts_{date}.jsonl",
+        "jsonl",
+        (
+            "crm_id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "address_line1",
+            "postcode",
+            "city",
+            "country",
+            "date_of_birth",
+            "email_marketing_consent",
+            "ads_consent",
+            "consent_updated_at",
+            "created_at",
+            "updated_at",
+        ),
+    ),
+    "email_subscribers": (
+        "email/subscribers_{date}.csv",
+        "csv",
+        ("subscriber_id", "email", "status", "subscribed_at", "unsubscribed_at", "updated_at"),
+    ),
+    "email_events": (
+        "email/events_{date}.jsonl",
+        "jsonl",
+        ("event_id", "email", "event_type", "campaign_id", "occurred_at"),
+    ),
+    "erp": (
+        "erp/invoices_{date}.csv",
+        "csv",
+        (
+            "invoice_id",
+            "account_number",
+            "billing_name",
+            "billing_address",
+            "billing_postcode",
+            "billing_city",
+            "billing_country",
+            "document_type",
+            "issued_at",
+            "amount",
+            "currency",
+        ),
+    ),
+    "partner": (
+        "partner/responses_{date}.csv",
+        "csv",
+        ("response_id", "email_sha256", "campaign", "response", "interest", "responded_at"),
+    ),
+    "broker": (
+        "broker/enrichment_{date}.parquet",
+        "parquet",
+        (
+            "broker_record_id",
+            "email_sha256",
+            "first_name",
+            "last_name",
+            "postcode",
+            "country",
+            "age_band",
+            "income_band",
+            "interests",
+            "delivered_at",
+        ),
+    ),
 }
 
 SHOP_TABLES = {
-    "customers": ("customer_id", (
-        "customer_id", "email", "first_name", "last_name", "phone", "address_line1", "postcode", "city",
-        "country", "date_of_birth", "created_at", "updated_at")),
+    "customers": (
+        "customer_id",
+        (
+            "customer_id",
+            "email",
+            "first_name",
+            "last_name",
+            "phone",
+            "address_line1",
+            "postcode",
+            "city",
+            "country",
+            "date_of_birth",
+            "created_at",
+            "updated_at",
+        ),
+    ),
     "products": ("product_id", ("product_id", "name", "category", "price", "currency", "updated_at")),
     "orders": ("order_id", ("order_id", "customer_id", "ordered_at", "status", "total", "currency", "updated_at")),
-    "order_items": ("order_item_id", ("order_item_id", "order_id", "product_id", "quantity", "unit_price", "updated_at")),
+    "order_items": (
+        "order_item_id",
+        ("order_item_id", "order_id", "product_id", "quantity", "unit_price", "updated_at"),
+    ),
 }
 SHOP_TYPES = {"price": "REAL", "total": "REAL", "unit_price": "REAL", "quantity": "INTEGER"}
 
@@ -124,7 +236,7 @@ class Writer:
         self._truth.write_table(table)
 
     def write(self, batch: BatchRows) -> None:
-        for (stream, key, day) in sorted(batch.rows):
+        for stream, key, day in sorted(batch.rows):
             rows = batch.rows[(stream, key, day)]
             pattern, fmt, columns = STREAMS[stream]
             path = self.folder / pattern.format(date=world.day_date(day).isoformat(), key=key)
@@ -138,7 +250,7 @@ class Writer:
             _upsert(self.shop, table, rows)
         self.shop.commit()
         if batch.truth:
-            sources, ids, persons = zip(*batch.truth)
+            sources, ids, persons = zip(*batch.truth, strict=True)
             self.append_truth(pa.table([list(sources), list(ids), list(persons)], schema=TRUTH_SCHEMA))
             for source in sources:
                 self.truth_counts[source] += 1
@@ -197,8 +309,14 @@ def _upsert(connection: sqlite3.Connection, table: str, rows: list[dict]) -> Non
 def _products(first_day: int) -> list[dict]:
     stamp = world.timestamp(first_day, 0)
     return [
-        {"product_id": p.product_id, "name": p.name, "category": p.category, "price": p.price,
-         "currency": "EUR", "updated_at": stamp}
+        {
+            "product_id": p.product_id,
+            "name": p.name,
+            "category": p.category,
+            "price": p.price,
+            "currency": "EUR",
+            "updated_at": stamp,
+        }
         for p in world.PRODUCTS
     ]
 
@@ -212,15 +330,39 @@ def _cash_sales(batch: BatchRows, seed: int, initial_persons: int, day: int) -> 
             transaction_id, second = f"T{rng.getrandbits(64):016x}", rng.randint(9 * 3600, 20 * 3600)
             for line_no in range(1, 2 + (rng.random() < 0.3)):
                 product = rng.choice(world.PRODUCTS)
-                batch.row("pos", day, {
-                    "transaction_id": transaction_id, "line_no": line_no, "store_id": store,
-                    "occurred_at": world.timestamp(day, second), "loyalty_card": None, "email": None,
-                    "phone": None, "product_id": product.product_id, "quantity": 1,
-                    "unit_price": product.price, "currency": currency}, key=store)
+                batch.row(
+                    "pos",
+                    day,
+                    {
+                        "transaction_id": transaction_id,
+                        "line_no": line_no,
+                        "store_id": store,
+                        "occurred_at": world.timestamp(day, second),
+                        "loyalty_card": None,
+                        "email": None,
+                        "phone": None,
+                        "product_id": product.product_id,
+                        "quantity": 1,
+                        "unit_price": product.price,
+                        "currency": currency,
+                    },
+                    key=store,
+                )
 
 
-def _simulate(folder: Path, truth_path: Path, *, seed: int, initial_persons: int, total_persons: int,
-              first_index: int, lo: int, hi: int, rates: Rates, on_batch=None) -> Writer:
+def _simulate(
+    folder: Path,
+    truth_path: Path,
+    *,
+    seed: int,
+    initial_persons: int,
+    total_persons: int,
+    first_index: int,
+    lo: int,
+    hi: int,
+    rates: Rates,
+    on_batch=None,
+) -> Writer:
     """Replay persons [0, total_persons) up to day `hi`, writing what lands in [lo, hi]."""
     writer = Writer(folder, truth_path)
     try:
@@ -243,13 +385,23 @@ def _simulate(folder: Path, truth_path: Path, *, seed: int, initial_persons: int
     return writer
 
 
-def _manifest(seed: int, initial_persons: int, total_persons: int, hi: int, writer: Writer,
-              folder: Path, rates: Rates, previous: dict | None = None) -> dict:
+def _manifest(
+    seed: int,
+    initial_persons: int,
+    total_persons: int,
+    hi: int,
+    writer: Writer,
+    folder: Path,
+    rates: Rates,
+    previous: dict | None = None,
+) -> dict:
     old_files = (previous or {}).get("counts", {}).get("files", {})
     files = {stream: dict(counted["per_day"]) for stream, counted in old_files.items()}
     for stream, per_day in writer.counts.items():
         files.setdefault(stream, {}).update(per_day)
-    files = {stream: {"rows": sum(d.values()), "per_day": dict(sorted(d.items()))} for stream, d in sorted(files.items())}
+    files = {
+        stream: {"rows": sum(d.values()), "per_day": dict(sorted(d.items()))} for stream, d in sorted(files.items())
+    }
     truth = dict((previous or {}).get("counts", {}).get("truth", {}))
     for source, count in writer.truth_counts.items():
         truth[source] = truth.get(source, 0) + count
@@ -310,8 +462,18 @@ def generate(out: Path, persons: int = 5000, seed: int = 42, force: bool = False
     partial = _partial_folder(out, "partial")
     try:
         hi = world.HISTORY_DAYS - 1
-        writer = _simulate(partial, partial / "truth.parquet", seed=seed, initial_persons=persons,
-                           total_persons=persons, first_index=0, lo=0, hi=hi, rates=RATES, on_batch=on_batch)
+        writer = _simulate(
+            partial,
+            partial / "truth.parquet",
+            seed=seed,
+            initial_persons=persons,
+            total_persons=persons,
+            first_index=0,
+            lo=0,
+            hi=hi,
+            rates=RATES,
+            on_batch=on_batch,
+        )
         manifest = _manifest(seed, persons, persons, hi, writer, partial, RATES)
         _write_json(partial / "manifest.json", manifest)
         _swap_into_place(partial, out)
@@ -359,8 +521,18 @@ def advance(out: Path, on_batch=None) -> dict:
         (partial / "shop").mkdir()
         shutil.copyfile(out / "shop" / "shop.sqlite", partial / "shop" / "shop.sqlite")
         new_truth = partial / "truth.parquet"
-        writer = _simulate(partial, new_truth.with_suffix(".new"), seed=seed, initial_persons=initial,
-                           total_persons=total, first_index=0, lo=day, hi=day, rates=RATES, on_batch=on_batch)
+        writer = _simulate(
+            partial,
+            new_truth.with_suffix(".new"),
+            seed=seed,
+            initial_persons=initial,
+            total_persons=total,
+            first_index=0,
+            lo=day,
+            hi=day,
+            rates=RATES,
+            on_batch=on_batch,
+        )
         _concat_parquet([out / "truth.parquet", new_truth.with_suffix(".new")], new_truth)
         new_truth.with_suffix(".new").unlink()
         updated = _manifest(seed, initial, total, day, writer, partial, RATES, previous=manifest)

@@ -39,12 +39,22 @@ def files(rates_files, population):
     frame = pandas.DataFrame(  # noqa: F841 (read by DuckDB)
         [
             {
-                "person_id": p.person_id, "idx": p.index, "kind": p.kind, "first_name": p.first_name,
-                "last_name": p.last_name, "married_last_name": p.married_last_name,
-                "nickname": NICKNAMES.get(p.first_name), "email": p.email, "phone": p.phone,
-                "arrival_day": p.arrival_day, "move_day": p.move_day, "marriage_day": p.marriage_day,
+                "person_id": p.person_id,
+                "idx": p.index,
+                "kind": p.kind,
+                "first_name": p.first_name,
+                "last_name": p.last_name,
+                "married_last_name": p.married_last_name,
+                "nickname": NICKNAMES.get(p.first_name),
+                "email": p.email,
+                "phone": p.phone,
+                "arrival_day": p.arrival_day,
+                "move_day": p.move_day,
+                "marriage_day": p.marriage_day,
                 "new_address": p.new_address.line1 if p.new_address else None,
-                "household_of": p.household_of, "twin_of": p.twin_of, "shares_email_of": p.shares_email_of,
+                "household_of": p.household_of,
+                "twin_of": p.twin_of,
+                "shares_email_of": p.shares_email_of,
                 "date_of_birth": p.date_of_birth.isoformat(),
             }
             for p in population.values()
@@ -68,7 +78,9 @@ def files(rates_files, population):
         JOIN persons p USING (person_id) WHERE p.kind = 'customer'
     """)
     con.execute("CREATE OR REPLACE MACRO fold(s) AS lower(trim(s))")
-    con.execute("CREATE OR REPLACE MACRO gmail_mailbox(s) AS replace(split_part(split_part(fold(s), '@', 1), '+', 1), '.', '')")
+    con.execute(
+        "CREATE OR REPLACE MACRO gmail_mailbox(s) AS replace(split_part(split_part(fold(s), '@', 1), '+', 1), '.', '')"
+    )
     return rates_files
 
 
@@ -141,7 +153,8 @@ def test_gmail_spellings(files):
 
 @pytest.mark.parametrize("us", [True, False])
 def test_phone_formats(files, us):
-    kinds = dict(files.rows(f"""
+    kinds = dict(
+        files.rows(f"""
         SELECT CASE WHEN f.phone LIKE '+%' AND f.phone LIKE '% %' THEN 'international_spaced'
                     WHEN f.phone LIKE '+%' THEN 'e164'
                     WHEN f.phone LIKE '00%' OR f.phone LIKE '1-%' THEN '00_prefix'
@@ -150,7 +163,8 @@ def test_phone_formats(files, us):
                     ELSE 'national' END AS phone_format, count(*)
         FROM forms f JOIN persons p USING (person_id)
         WHERE f.phone IS NOT NULL AND (p.phone LIKE '+1%') = {us} GROUP BY 1
-    """))
+    """)
+    )
     total = sum(kinds.values())
     configured = {
         "international_spaced": RATES.phone_international_spaced,
@@ -172,12 +186,19 @@ def test_phones_are_the_persons_own_number(files):
         WHERE f.phone IS NOT NULL
     """)
     for written, true, country in set(rows):
-        assert phonenumbers.format_number(phonenumbers.parse(written, country), phonenumbers.PhoneNumberFormat.E164) == true
+        assert (
+            phonenumbers.format_number(phonenumbers.parse(written, country), phonenumbers.PhoneNumberFormat.E164)
+            == true
+        )
 
 
 @pytest.mark.parametrize(
     "column, rate",
-    [("phone", RATES.missing_phone), ("date_of_birth", RATES.missing_date_of_birth), ("postcode", RATES.missing_address)],
+    [
+        ("phone", RATES.missing_phone),
+        ("date_of_birth", RATES.missing_date_of_birth),
+        ("postcode", RATES.missing_address),
+    ],
 )
 def test_missing_fields(files, column, rate):
     hits, total = files.rows(f"SELECT count(*) FILTER ({column} IS NULL), count(*) FROM forms")[0]
@@ -197,40 +218,53 @@ def test_duplicate_accounts_in_one_source(files, source, rate):
 
 def test_households_twins_and_shared_emails(files):
     # per person whose previous person is a customer (the anchor a household or twin needs)
-    eligible = """FROM persons p JOIN persons prev ON prev.idx = p.idx - 1
-                  WHERE prev.kind = 'customer' AND p.idx % {batch} <> 0""".format(batch=world.BATCH_SIZE)
-    households, twins, total = files.rows(
-        f"SELECT count(p.household_of), count(p.twin_of), count(*) {eligible}")[0]
+    eligible = f"""FROM persons p JOIN persons prev ON prev.idx = p.idx - 1
+                  WHERE prev.kind = 'customer' AND p.idx % {world.BATCH_SIZE} <> 0"""
+    households, twins, total = files.rows(f"SELECT count(p.household_of), count(p.twin_of), count(*) {eligible}")[0]
     assert_rate(households, total, RATES.household, "household partners")
     assert_rate(twins, total, RATES.twins, "twins")
     shared, partners = files.rows("SELECT count(shares_email_of), count(household_of) FROM persons")[0]
     assert_rate(shared, partners, RATES.shared_email, "shared household email")
     # and in the files: two different persons behind one email address
-    assert files.scalar("""
+    assert (
+        files.scalar("""
         SELECT count(*) FROM (SELECT fold(email) FROM forms WHERE fold(email) <> 'test@test.com'
                               GROUP BY 1 HAVING count(DISTINCT person_id) > 1)
-    """) > 0
+    """)
+        > 0
+    )
     # twins: same birthday and last name, other first name, in the files
-    assert files.scalar("""
+    assert (
+        files.scalar("""
         SELECT count(*) FROM forms a JOIN forms b ON a.date_of_birth = b.date_of_birth
         JOIN persons pa ON pa.person_id = a.person_id JOIN persons pb ON pb.person_id = b.person_id
         WHERE pb.twin_of = pa.idx
-    """) > 0
+    """)
+        > 0
+    )
 
 
 def test_visitors_and_test_accounts(files):
-    unrelated = files.rows("SELECT count(*) FILTER (kind = 'visitor'), count(*) FILTER (kind = 'test'), count(*) "
-                           "FROM persons WHERE household_of IS NULL AND twin_of IS NULL")[0]
+    unrelated = files.rows(
+        "SELECT count(*) FILTER (kind = 'visitor'), count(*) FILTER (kind = 'test'), count(*) "
+        "FROM persons WHERE household_of IS NULL AND twin_of IS NULL"
+    )[0]
     assert_rate(unrelated[0], unrelated[2], RATES.visitor_only, "visitor-only persons")
     assert_rate(unrelated[1], unrelated[2], RATES.test_account, "test accounts")
     # visitors only ever appear as web cookies that never identify
-    assert files.scalar("""
+    assert (
+        files.scalar("""
         SELECT count(*) FROM truth JOIN persons USING (person_id) WHERE kind = 'visitor' AND source <> 'web'
-    """) == 0
-    assert files.scalar("""
+    """)
+        == 0
+    )
+    assert (
+        files.scalar("""
         SELECT count(*) FROM web JOIN truth t ON t.source = 'web' AND t.source_record_id = web.anonymous_id::varchar
         JOIN persons USING (person_id) WHERE kind = 'visitor' AND (web.user_id IS NOT NULL OR web.email IS NOT NULL)
-    """) == 0
+    """)
+        == 0
+    )
     test_accounts = files.scalar("SELECT count(*) FROM shop.customers WHERE email = 'test@test.com'")
     assert test_accounts == unrelated[1]
 
@@ -263,7 +297,9 @@ def _hazard_expectation(files, sql_start_days: str, rate: float) -> float:
 
 def test_unsubscribes(files):
     start = f"greatest(date_diff('day', DATE '{world.FIRST_DAY.isoformat()}', min(subscribed_at)::date), 0)"
-    expected = _hazard_expectation(files, f"SELECT {start} FROM email_subscribers GROUP BY subscriber_id", RATES.unsubscribes)
+    expected = _hazard_expectation(
+        files, f"SELECT {start} FROM email_subscribers GROUP BY subscriber_id", RATES.unsubscribes
+    )
     hits = files.scalar("SELECT count(DISTINCT subscriber_id) FROM email_subscribers WHERE status = 'unsubscribed'")
     assert_count(hits, expected, "unsubscribes")
     # every unsubscribe is also an email event
@@ -274,7 +310,8 @@ def test_consent_withdrawals(files):
     first = "QUALIFY row_number() OVER (PARTITION BY crm_id ORDER BY filename, updated_at) = 1"
     start = f"greatest(date_diff('day', DATE '{world.FIRST_DAY.isoformat()}', created_at::date), 0)"
     expected = _hazard_expectation(
-        files, f"SELECT {start} FROM crm WHERE email_marketing_consent OR ads_consent {first}", RATES.consent_withdrawal)
+        files, f"SELECT {start} FROM crm WHERE email_marketing_consent OR ads_consent {first}", RATES.consent_withdrawal
+    )
     hits = files.scalar("""
         SELECT count(*) FROM (SELECT crm_id FROM crm GROUP BY crm_id
                               HAVING bool_or(email_marketing_consent OR ads_consent)
@@ -319,5 +356,7 @@ def test_the_journey_story_occurs(files):
                       WHERE t.person_id = c.person_id AND pos.loyalty_card IS NOT NULL
                         AND pos.occurred_at::timestamp < c.cart_at - INTERVAL 60 DAY)
     """)
-    eligible = files.scalar(f"SELECT count(*) FROM persons WHERE kind = 'customer' AND arrival_day <= {world.HISTORY_DAYS - 160}")
+    eligible = files.scalar(
+        f"SELECT count(*) FROM persons WHERE kind = 'customer' AND arrival_day <= {world.HISTORY_DAYS - 160}"
+    )
     assert story >= 0.6 * RATES.journey_story * eligible

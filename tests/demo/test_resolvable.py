@@ -67,39 +67,55 @@ class Keys:
 
     def identity(self, record, email, phone, country, first, last, postcode):
         postcode = (postcode or "").replace(" ", "").upper() or None
-        self.add(record, ("email", email_key(email)), ("sha", sha_key(email)), ("phone", phone_key(phone, country)),
-                 ("name", fold(first), fold(last), postcode))
+        self.add(
+            record,
+            ("email", email_key(email)),
+            ("sha", sha_key(email)),
+            ("phone", phone_key(phone, country)),
+            ("name", fold(first), fold(last), postcode),
+        )
 
 
 @pytest.fixture(scope="module")
 def keys(rates_files) -> Keys:
     files, keys = rates_files, Keys()
     for customer_id, *identity in files.rows(
-            "SELECT customer_id, email, phone, country, first_name, last_name, postcode FROM shop.customers"):
+        "SELECT customer_id, email, phone, country, first_name, last_name, postcode FROM shop.customers"
+    ):
         keys.add(("shop", customer_id), ("user", customer_id))
         keys.identity(("shop", customer_id), *identity)
     for crm_id, *identity in files.rows(
-            "SELECT crm_id, email, phone, country, first_name, last_name, postcode FROM crm"):
+        "SELECT crm_id, email, phone, country, first_name, last_name, postcode FROM crm"
+    ):
         keys.identity(("crm", crm_id), *identity)
     for cookie, user_id, email in files.rows(
-            "SELECT anonymous_id::varchar, user_id, email FROM web WHERE coalesce(user_id, email) IS NOT NULL"):
+        "SELECT anonymous_id::varchar, user_id, email FROM web WHERE coalesce(user_id, email) IS NOT NULL"
+    ):
         keys.add(("web", cookie), ("user", user_id), ("email", email_key(email)), ("sha", sha_key(email)))
     for device, user_id in files.rows("SELECT device_id::varchar, user_id FROM app WHERE user_id IS NOT NULL"):
         keys.add(("app", device), ("user", user_id))
     for transaction, card, email, phone, store in files.rows(
-            "SELECT transaction_id, loyalty_card, email, phone, store_id FROM pos "
-            "WHERE coalesce(loyalty_card, email, phone) IS NOT NULL"):
-        keys.add(("pos", transaction), ("card", card), ("email", email_key(email)), ("sha", sha_key(email)),
-                 ("phone", phone_key(phone, world.STORE_COUNTRY[store])))
+        "SELECT transaction_id, loyalty_card, email, phone, store_id FROM pos "
+        "WHERE coalesce(loyalty_card, email, phone) IS NOT NULL"
+    ):
+        keys.add(
+            ("pos", transaction),
+            ("card", card),
+            ("email", email_key(email)),
+            ("sha", sha_key(email)),
+            ("phone", phone_key(phone, world.STORE_COUNTRY[store])),
+        )
     for subscriber, email in files.rows("SELECT subscriber_id, email FROM email_subscribers"):
         keys.add(("email", subscriber), ("email", email_key(email)), ("sha", sha_key(email)))
-    for account, name, address, postcode, country in files.rows(
-            "SELECT account_number, billing_name, billing_address, billing_postcode, billing_country FROM erp"):
+    for account, name, _address, postcode, country in files.rows(
+        "SELECT account_number, billing_name, billing_address, billing_postcode, billing_country FROM erp"
+    ):
         keys.identity(("erp", account), None, None, country, *split_billing_name(name), postcode)
     for response, digest in files.rows("SELECT response_id, email_sha256 FROM partner"):
         keys.add(("partner", response), ("sha", digest))
     for record, digest, first, last, postcode, country in files.rows(
-            "SELECT broker_record_id, email_sha256, first_name, last_name, postcode, country FROM broker"):
+        "SELECT broker_record_id, email_sha256, first_name, last_name, postcode, country FROM broker"
+    ):
         keys.add(("broker", record), ("sha", digest))
         keys.identity(("broker", record), None, None, country, first, last, postcode)
     return keys
