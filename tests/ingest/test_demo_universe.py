@@ -30,7 +30,7 @@ def loaded(summary, table: str) -> int:
 
 @pytest.fixture
 def universe(warehouse):
-    return generate(warehouse.data_dir, persons=300, seed=7)
+    return generate(warehouse.data_dir, persons=150, seed=7)
 
 
 def test_demo_universe_loads_exactly_then_only_the_new_day(warehouse, universe):
