@@ -23,6 +23,7 @@ SEED = 7
 class BuiltWarehouse:
     path: Path
     target_dir: Path
+    universe: Path
 
     def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
         with duckdb.connect(str(self.path), read_only=True) as connection:
@@ -64,4 +65,4 @@ def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
     with pytest.MonkeyPatch.context() as patch:
         isolate_dbt(patch, warehouse, target_dir)
         run_dbt_build(["+path:models/marts"])
-    return BuiltWarehouse(warehouse, target_dir)
+    return BuiltWarehouse(warehouse, target_dir, universe)

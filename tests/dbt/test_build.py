@@ -30,6 +30,21 @@ def test_every_person_bearing_record_is_an_identity_input(built_warehouse, sourc
     assert inputs == raw
 
 
+def test_identity_inputs_are_exactly_the_person_bearing_records_of_the_truth(built_warehouse):
+    """The grain per source (cookie, device, account, identified transaction, ...) is the truth file's."""
+    truth = str(built_warehouse.universe / "truth.parquet")
+    missing, extra = built_warehouse.query(f"""
+        with truth as (
+            select source, cast(source_record_id as varchar) as source_record_id from read_parquet('{truth}')
+        ),
+        inputs as (select source, source_record_id from identity.identity_inputs)
+        select
+            (select count(*) from (select * from truth except select * from inputs)),
+            (select count(*) from (select * from inputs except select * from truth))
+    """)[0]
+    assert (missing, extra) == (0, 0)
+
+
 def test_pos_inputs_are_the_identified_transactions(built_warehouse):
     identified = built_warehouse.scalar("""
         select count(distinct transaction_id) from raw_pos.transactions
