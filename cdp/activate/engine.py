@@ -31,7 +31,7 @@ from cdp.activate import diff, state
 from cdp.activate.delivery import BatchRejected, DeliveryFailed, DeliveryPolicy, batched
 from cdp.activate.destinations import destination_class
 from cdp.activate.destinations.base import Destination, RunContext, SyncRow
-from cdp.activate.normalize import IdentifierError
+from cdp.activate.normalize import IdentifierError, MissingIdentifier
 from cdp.activate.specs import SyncSpec
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ class SyncResult:
     removed: int = 0
     failed: int = 0
     skipped_consent: int = 0
+    skipped_identifier: int = 0  # none of the identifiers the destination matches on
     requests: int = 0
     duration_s: float = 0.0
     planned: dict[str, int] = field(default_factory=dict)
@@ -179,17 +180,21 @@ def _deliver(con: duckdb.DuckDBPyConnection, spec: SyncSpec, destination: Destin
         if result.status == "failed":
             return
         rejected: list[state.Outcome] = []
-        prepared = _prepared(con, destination, operations, rejected)
+        prepared = _prepared(con, destination, operations, rejected, result)
         batches = batched(prepared, destination.batch_size, destination.max_payload_bytes, lambda pair: destination.item_size(pair[1]))
         _send_batches(con, spec, destination, destination_operation, batches, result, rejected)
         _commit(con, spec, result, rejected)
 
 
-def _prepared(con, destination: Destination, operations, rejected: list[state.Outcome]):
-    """(pending, item) pairs; rows whose identifiers cannot be normalised are failures, not sent."""
+def _prepared(con, destination: Destination, operations, rejected: list[state.Outcome], result: SyncResult):
+    """(pending, item) pairs. Rows without any identifier the destination matches on are
+    skipped (counted, not sent, planned again next run); rows whose identifiers cannot be
+    normalised are failures."""
     for pending in _pending_rows(con, operations):
         try:
             yield pending, destination.prepare(pending.row)
+        except MissingIdentifier:
+            result.skipped_identifier += 1
         except IdentifierError as error:
             rejected.append(_outcome(pending, f"identifier: {error}"))
 
@@ -268,19 +273,30 @@ def _commit(con, spec: SyncSpec, result: SyncResult, outcomes: list[state.Outcom
 
 
 def _record_run(con: duckdb.DuckDBPyConnection, spec: SyncSpec, result: SyncResult, started: datetime) -> None:
-    planned = result.planned if result.dry_run else {}
+    planned = result.planned
+    removed = planned.get("remove", 0) + planned.get("clear", 0) if result.dry_run else result.removed
+    row = {
+        "run_id": result.run_id,
+        "sync_name": spec.name,
+        "model": spec.model,
+        "destination": spec.destination,
+        "mode": spec.mode,
+        "full_resync": result.full_resync,
+        "dry_run": result.dry_run,
+        "status": result.status,
+        "message": result.message,
+        "started_at": started.replace(tzinfo=None),
+        "duration_s": result.duration_s,
+        "added": planned.get("add", 0) if result.dry_run else result.added,
+        "updated": planned.get("update", 0) if result.dry_run else result.updated,
+        "removed": removed,
+        "failed": result.failed,
+        "skipped_consent": result.skipped_consent,
+        "skipped_identifier": result.skipped_identifier,
+        "requests": result.requests,
+    }
+    columns = ", ".join(row)
+    values = ", ".join(f"${name}" for name in row)
     con.execute(
-        f"""
-        insert into reverse_etl.sync_runs values (
-            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz at time zone 'UTC', {diff.NOW_UTC}, ?, ?, ?, ?, ?, ?, ?
-        )
-        """,
-        [
-            result.run_id, spec.name, spec.model, spec.destination, spec.mode, result.full_resync, result.dry_run,
-            result.status, result.message, started,
-            result.duration_s,
-            planned.get("add", result.added), planned.get("update", result.updated),
-            planned.get("remove", 0) + planned.get("clear", 0) if result.dry_run else result.removed,
-            result.failed, result.skipped_consent, result.requests,
-        ],
+        f"insert into reverse_etl.sync_runs ({columns}, finished_at) values ({values}, {diff.NOW_UTC})", row
     )

@@ -21,6 +21,10 @@ class IdentifierError(ValueError):
     """A value that cannot be turned into the identifier a destination needs."""
 
 
+class MissingIdentifier(IdentifierError):
+    """The row has none of the identifiers the destination matches on: skipped, not failed."""
+
+
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 

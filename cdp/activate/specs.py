@@ -81,9 +81,17 @@ def specs_from_manifest(manifest: dict, *, source: str = "manifest.json") -> lis
                     for issue in error.errors()
                 )
                 raise CdpError(f"{where} ({declared.get('name', '?')}): {problems}") from None
+            _check_destination(spec, where)
             specs.append(spec)
     _check_unique_names(specs, source)
     return sorted(specs, key=lambda spec: spec.name)
+
+
+def _check_destination(spec: SyncSpec, where: str) -> None:
+    from cdp.activate.destinations import available  # here: the destinations import this module
+
+    if spec.destination not in available():
+        raise CdpError(f"{where} ({spec.name}): destination: {spec.destination!r} is unknown; available: {', '.join(available())}")
 
 
 def _check_unique_names(specs: list[SyncSpec], source: str) -> None:

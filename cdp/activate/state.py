@@ -54,7 +54,8 @@ create table if not exists reverse_etl.sync_runs (
     removed bigint not null,
     failed bigint not null,
     skipped_consent bigint not null,
-    requests bigint not null
+    requests bigint not null,
+    skipped_identifier bigint     -- rows with none of the identifiers the destination matches on
 );
 create table if not exists reverse_etl.sync_log (
     run_id varchar not null,
@@ -68,7 +69,8 @@ create table if not exists reverse_etl.sync_log (
     record varchar,              -- the identifiers and fields sent (JSON)
     applied boolean not null     -- folded into sync_state yet
 );
--- Warehouses created by an earlier version of this table.
+-- Warehouses created by an earlier version of these tables.
+alter table reverse_etl.sync_runs add column if not exists skipped_identifier bigint;
 alter table reverse_etl.sync_log add column if not exists checksum varchar;
 alter table reverse_etl.sync_log add column if not exists record varchar;
 alter table reverse_etl.sync_log add column if not exists applied boolean default true;

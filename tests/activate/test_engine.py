@@ -170,6 +170,15 @@ def test_unusable_identifiers_are_failures_not_sends(warehouse, fast_policy):
     ]
 
 
+def test_rows_without_any_usable_identifier_are_skipped_not_failed(warehouse, fast_policy):
+    warehouse.write([person(1), person(2, email=None)])
+    with fake_apis.FakeApi(fake_apis.BrazeContract("k")) as api:
+        spec = make_spec(destination="braze", mode="upsert", identifiers={"email": "email"})
+        result = run_sync(warehouse.path, spec, env={"BRAZE_API_KEY": "k", "BRAZE_REST_ENDPOINT": api.url}, policy=fast_policy)
+    assert (result.status, result.added, result.failed, result.skipped_identifier) == ("success", 1, 0, 1)
+    assert warehouse.query("select skipped_identifier from reverse_etl.sync_runs") == [(1,)]
+
+
 def test_parquet_export(warehouse, tmp_path):
     import pyarrow.parquet as pq
 

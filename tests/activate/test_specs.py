@@ -61,6 +61,7 @@ def test_specs_come_from_models_with_meta_syncs(tmp_path):
         ({"identifiers": {}}, "identifiers: at least one"),
         ({"colour": "red"}, "colour: Extra inputs are not permitted"),
         ({"name": None}, "name: Input should be a valid string"),
+        ({"destination": "fax"}, r"destination: 'fax' is unknown; available: braze, file"),
     ],
 )
 def test_invalid_specs_name_model_and_key(tmp_path, broken, message):

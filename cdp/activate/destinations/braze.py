@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from cdp.activate.delivery import RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
-from cdp.activate.normalize import IdentifierError, e164_phone, normalize_email
+from cdp.activate.normalize import MissingIdentifier, e164_phone, normalize_email
 
 
 class BrazeDestination(Destination):
@@ -42,7 +42,7 @@ class BrazeDestination(Destination):
         if row.identifier("email") is not None:
             attributes["email"] = normalize_email(str(row.identifier("email")))
         if "external_id" not in attributes and "email" not in attributes:
-            raise IdentifierError("no external_id or email")
+            raise MissingIdentifier("no external_id or email")
         if row.identifier("phone") is not None:
             attributes["phone"] = e164_phone(str(row.identifier("phone")))
         for name, value in row.fields.items():

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from cdp.activate.delivery import RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
-from cdp.activate.normalize import IdentifierError, e164_phone, google_email, sha256_hex
+from cdp.activate.normalize import MissingIdentifier, e164_phone, google_email, sha256_hex
 
 
 class GoogleAdsCustomerMatchDestination(Destination):
@@ -60,7 +60,7 @@ class GoogleAdsCustomerMatchDestination(Destination):
             region = row.identifier("country_code") or row.identifier("country")
             identifiers.append({"hashedPhoneNumber": sha256_hex(e164_phone(str(row.identifier("phone")), region))})
         if not identifiers:
-            raise IdentifierError("no email or phone")
+            raise MissingIdentifier("no email or phone")
         return {"userIdentifiers": identifiers}
 
     def send(self, operation: str, items: list[dict[str, Any]]) -> dict[int, str]:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from cdp.activate.delivery import RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
-from cdp.activate.normalize import IdentifierError, e164_phone, normalize_email
+from cdp.activate.normalize import MissingIdentifier, e164_phone, normalize_email
 
 REVISION = "2024-10-15"
 PROFILE_ATTRIBUTES = frozenset({"first_name", "last_name", "organization", "title", "image", "locale"})
@@ -57,7 +57,7 @@ class KlaviyoDestination(Destination):
         if row.identifier("external_id") is not None:
             attributes["external_id"] = str(row.identifier("external_id"))
         if not attributes:
-            raise IdentifierError("no email, phone or external_id")
+            raise MissingIdentifier("no email, phone or external_id")
         properties: dict[str, Any] = {}
         for name, value in row.fields.items():
             value = "" if row.operation == "clear" or value is None else value

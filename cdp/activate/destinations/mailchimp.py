@@ -22,7 +22,7 @@ import httpx
 
 from cdp.activate.delivery import BatchRejected, RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
-from cdp.activate.normalize import IdentifierError, mailchimp_member_hash, normalize_email
+from cdp.activate.normalize import MissingIdentifier, mailchimp_member_hash, normalize_email
 
 
 class MailchimpDestination(Destination):
@@ -50,7 +50,7 @@ class MailchimpDestination(Destination):
     def prepare(self, row: SyncRow) -> dict[str, Any]:
         email = row.identifier("email")
         if email is None:
-            raise IdentifierError("no email")
+            raise MissingIdentifier("no email")
         email = normalize_email(str(email))
         if row.operation == "remove":
             return {"email_address": email}

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from cdp.activate.delivery import RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
-from cdp.activate.normalize import IdentifierError, meta_phone, normalize_email, sha256_hex
+from cdp.activate.normalize import MissingIdentifier, meta_phone, normalize_email, sha256_hex
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class MetaCustomAudiencesDestination(Destination):
             plain = normalise(str(value), country) if name == "phone" else normalise(str(value))
             hashed.append(sha256_hex(plain))
         if not any(hashed[index] for index, name in enumerate(self.columns) if name != "country"):
-            raise IdentifierError("no email, phone, name or external_id to match on")
+            raise MissingIdentifier("no email, phone, name or external_id to match on")
         return hashed
 
     def send(self, operation: str, items: list[list[str]]) -> dict[int, str]:
