@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from conftest import file_hashes
 
-def cdp(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cdp.cli", *args], capture_output=True, text=True, timeout=300)
+
+def cdp(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cdp.cli", *args], capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess, *words: str) -> None:
@@ -75,3 +80,13 @@ def test_unwritable_path_is_refused(tmp_path):
 
 def test_advance_needs_a_universe(tmp_path):
     assert_clean_failure(cdp("generate", "--out", str(tmp_path), "--advance"), "manifest.json")
+
+
+def test_same_bytes_from_another_process_with_other_hash_seeds(tmp_path, small_universe):
+    """No dependence on set or dict hashing: a fresh interpreter with another PYTHONHASHSEED agrees."""
+    out = tmp_path / "u"
+    result = cdp(
+        "generate", "--persons", "300", "--seed", "7", "--out", str(out), env={**os.environ, "PYTHONHASHSEED": "4242"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert file_hashes(out) == file_hashes(small_universe)
