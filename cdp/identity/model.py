@@ -47,9 +47,17 @@ def _comparisons() -> list:
                             output_column_name="first_name"),
         cl.CustomComparison(name_levels("last_name"), output_column_name="last_name"),
         cl.DamerauLevenshteinAtThresholds("date_of_birth", [1]),
-        cl.JaroWinklerAtThresholds("address", [0.95, 0.85]),
-        cl.ExactMatch("postcode"),
-        cl.ExactMatch("city"),
+        # address, postcode and city say one thing (where someone lives): one comparison,
+        # so a shared home is not counted three times
+        cl.CustomComparison([
+            cll.CustomLevel("(address_l is null or address_r is null) and (postcode_l is null or postcode_r is null)",
+                            label_for_charts="Address and postcode missing").configure(is_null_level=True),
+            cll.And(cll.ExactMatchLevel("address"), cll.ExactMatchLevel("postcode")),
+            cll.ExactMatchLevel("postcode"),
+            cll.And(cll.JaroWinklerLevel("address", 0.9), cll.ExactMatchLevel("city")),
+            cll.ExactMatchLevel("city"),
+            cll.ElseLevel(),
+        ], output_column_name="home"),
         cl.ExactMatch("phone"),
         cl.ExactMatch("email"),
     ]

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import duckdb
 
-# Two first names "clearly differ" below this Jaro-Winkler similarity (typos stay above it).
-DIFFERENT_NAME_SIMILARITY = 0.8
+# A typo is one edit (a character dropped, doubled, swapped or replaced): names further
+# apart than this, across their nickname families, belong to two people.
+TYPO_EDITS = 1
 
 # Gmail ignores dots and +tags in the local part, so they name the same mailbox.
 _CANONICAL_EMAIL = """
@@ -41,13 +42,13 @@ def _blocked(identifier_type: str, column: str) -> str:
 def clearly_different_first_names(left: str, right: str) -> str:
     """SQL: true when two records' first names belong to two different people.
 
-    Nicknames (shared canonical form), typos (high Jaro-Winkler) and swapped first/last
-    names do not count as different; a missing name never does.
+    Names of one nickname family (Bob, Robbie, Robert), typos of any of them ("mikke" for
+    Mike) and swapped first/last names do not count as different; a missing name never does.
     """
     return f"""(
         {left}.first_name is not null and {right}.first_name is not null
-        and len(list_intersect({left}.first_name_forms, {right}.first_name_forms)) = 0
-        and jaro_winkler_similarity({left}.first_name, {right}.first_name) < {DIFFERENT_NAME_SIMILARITY}
+        and len(list_filter({left}.first_name_forms, x -> len(list_filter({right}.first_name_forms,
+            y -> damerau_levenshtein(x, y) <= {TYPO_EDITS})) > 0)) = 0
         and coalesce({left}.first_name <> {right}.last_name, true)
         and coalesce({right}.first_name <> {left}.last_name, true)
     )"""
@@ -113,13 +114,18 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
     """)
     con.execute("""
         create or replace temp table named as
-        with forms as (
-            select lower(trim(nickname)) as first_name, list(distinct lower(trim(canonical_name))) as canonical_names
-            from nicknames group by all
+        -- a name's family: every name sharing a canonical name with it (bob -> robert, rob, robbie)
+        with pairs as (
+            select distinct lower(trim(nickname)) as name, lower(trim(canonical_name)) as canonical from nicknames
+            union select distinct lower(trim(canonical_name)), lower(trim(canonical_name)) from nicknames
+        ),
+        forms as (
+            select a.name as first_name, list(distinct b.name) as family
+            from pairs a join pairs b using (canonical) group by all
         )
         select c.*, k.email_key,
             case when c.first_name is not null
-                 then list_distinct([c.first_name] || coalesce(f.canonical_names, []::varchar[])) end as first_name_forms
+                 then list_distinct([c.first_name] || coalesce(f.family, []::varchar[])) end as first_name_forms
         from cleaned c
         left join email_keys k using (unique_id)
         left join forms f using (first_name)
