@@ -113,7 +113,7 @@ def run_dbt_build(
     if full_refresh:
         args.append("--full-refresh")
     if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
+        args += ["--vars", json.dumps(dbt_vars, default=str)]  # YAML reads 2026-01-10 as a date
     try:
         result = dbtRunner().invoke(args)
     finally:

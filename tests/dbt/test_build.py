@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from cdp.errors import CdpError
+
 PERSON_SOURCES = {
     # source: (raw table, its record id)
     "web": ("raw_web.events", "anonymous_id"),
@@ -147,3 +149,19 @@ def test_a_failed_build_names_the_failing_node(empty_warehouse):
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(error_lines) == 1
     assert "dbt build failed: stg_web__events::" in error_lines[0]
+
+
+@pytest.mark.parametrize("bad_vars", ["[as_of]", "{as_of: [unclosed"])
+def test_build_vars_must_be_a_yaml_mapping(bad_vars):
+    from cdp.build import build
+
+    with pytest.raises(CdpError, match="--vars"):
+        build(vars_=bad_vars)
+
+
+def test_date_vars_are_passed_to_dbt(empty_warehouse):
+    """YAML reads 2026-01-10 as a date; it still reaches dbt, which then fails on the missing raw data."""
+    from cdp.build import build
+
+    with pytest.raises(CdpError, match="stg_web__events"):
+        build(select=["stg_web__events"], vars_="{as_of: 2026-01-10}")
