@@ -8,7 +8,9 @@ gives each row its operation:
 - update: in the destination with another checksum than last acknowledged (or a full
   resync, or membership older than the destination's time to live);
 - remove / clear: in the destination but no longer in the segment (or consent withdrawn),
-  per the sync's on_leave; never on a full resync.
+  per the sync's on_leave; never on a full resync;
+- retire: the old identifiers of an update that changed them, removed first where the
+  destination's members are their identifiers (audiences, Mailchimp).
 
 Rows failing consent are counted, never planned.
 """
@@ -32,7 +34,7 @@ CONSENT_SQL = {
     "ads": "coalesce(consent.consent_ads, false)",
 }
 LEAVE_OPERATION = {"remove": "remove", "clear_fields": "clear"}
-OPERATION_ORDER = "case operation when 'remove' then 0 when 'clear' then 1 else 2 end"
+OPERATION_ORDER = "case operation when 'retire' then 0 when 'remove' then 0 when 'clear' then 1 else 2 end"
 
 
 @dataclass
@@ -85,8 +87,14 @@ def compute_plan(
     consent_purpose: str | None,
     full_resync: bool = False,
     membership_ttl_days: int | None = None,
+    retire_changed_identifiers: bool = False,
 ) -> Plan:
-    """Build the temp table `_sync_plan` (primary_key, operation, record, checksum, position)."""
+    """Build the temp table `_sync_plan` (primary_key, operation, record, checksum, position).
+
+    With `retire_changed_identifiers` (destinations whose members are their identifiers:
+    audiences, Mailchimp), an update that changes a row's identifiers is preceded by a
+    'retire' of the identifiers last sent, so the old member does not linger.
+    """
     _check_segment(con, spec, needs_consent=consent_purpose is not None)
     consent_join = (
         "left join marts.customer_360 as consent on consent.customer_id = segment.customer_id"
@@ -142,15 +150,23 @@ def compute_plan(
                     {leave_case}
                 end as operation,
                 coalesce(current.record, state.record::varchar) as record,
-                current.checksum
+                current.checksum,
+                state.record::varchar as previous_record
             from current
             full outer join state on current.primary_key = state.primary_key
+        ),
+        operations as (
+            select primary_key, operation, record, checksum from planned where operation is not null
+            union all
+            select primary_key, 'retire', previous_record, null from planned
+            where $retire and not $full_resync and operation = 'update'
+                and json_extract(previous_record, '$.identifiers')::varchar
+                    is distinct from json_extract(record, '$.identifiers')::varchar
         )
         select *, row_number() over (order by {OPERATION_ORDER}, primary_key) as position
-        from planned
-        where operation is not null
+        from operations
         """,
-        {"sync_name": spec.name, "full_resync": full_resync},
+        {"sync_name": spec.name, "full_resync": full_resync, "retire": retire_changed_identifiers},
     )
     counts = dict(con.execute(f"select operation, count(*) from {PLAN_TABLE} group by all").fetchall())
     skipped, total = con.execute(f"select count(*) filter (where not consented), count(*) from {CURRENT_TABLE}").fetchone()

@@ -37,8 +37,8 @@ from cdp.activate.specs import SyncSpec
 log = logging.getLogger(__name__)
 
 # Which plan operations travel together, and the operation the destination is asked to do.
-OPERATION_GROUPS = ((("remove",), "remove"), (("clear",), "clear"), (("add", "update"), "upsert"))
-ALL_OPERATIONS = ("remove", "clear", "add", "update")
+OPERATION_GROUPS = ((("retire", "remove"), "remove"), (("clear",), "clear"), (("add", "update"), "upsert"))
+ALL_OPERATIONS = ("retire", "remove", "clear", "add", "update")
 
 
 @dataclass
@@ -71,8 +71,8 @@ class SyncResult:
             self.added += 1
         elif outcome.operation == "update":
             self.updated += 1
-        else:
-            self.removed += 1
+        elif outcome.operation in ("remove", "clear"):
+            self.removed += 1  # a 'retire' is part of its update, not counted apart
 
 
 @dataclass
@@ -147,6 +147,7 @@ def _run(
         consent_purpose=destination.consent_purpose,
         full_resync=full_resync,
         membership_ttl_days=destination.membership_ttl_days,
+        retire_changed_identifiers=destination.keyed_by_identifiers and "remove" in destination.supported_operations,
     )
     result.planned, result.skipped_consent = plan.counts, plan.skipped_consent
     missing = destination.missing_settings()

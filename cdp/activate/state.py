@@ -61,7 +61,7 @@ create table if not exists reverse_etl.sync_log (
     run_id varchar not null,
     sync_name varchar not null,
     primary_key varchar not null,
-    operation varchar not null,  -- add | update | remove | clear
+    operation varchar not null,  -- add | update | remove | clear | retire (old identifiers of an update)
     status varchar not null,     -- sent | failed
     error varchar,
     logged_at timestamp not null,
@@ -131,7 +131,7 @@ def fold_outcomes(con: duckdb.DuckDBPyConnection, sync_name: str) -> None:
             using (
                 select *, error is null as acknowledged
                 from reverse_etl.sync_log
-                where sync_name = $sync_name and not applied
+                where sync_name = $sync_name and not applied and operation <> 'retire'
                 qualify row_number() over (partition by primary_key order by logged_at desc) = 1
             ) as outcome
             on state.sync_name = outcome.sync_name and state.primary_key = outcome.primary_key

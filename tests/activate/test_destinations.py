@@ -244,3 +244,21 @@ def test_google_receives_normalised_hashed_identifiers(warehouse, fast_policy):
     with fake_apis.FakeApi(case.contract()) as api:
         _sync(case, api.url, warehouse, fast_policy)
         assert api.contract.snapshot() == {tuple(sorted([sha("janedoe@gmail.com"), sha("+31612340001")]))}
+
+
+@pytest.mark.parametrize("name", ["meta_custom_audiences", "google_ads_customer_match", "mailchimp"])
+def test_a_changed_identifier_replaces_the_old_member(name, warehouse, fast_policy):
+    case = BY_NAME[name]
+    people = [person(1), person(2)]
+    warehouse.write(people)
+    with fake_apis.FakeApi(case.contract()) as api:
+        _sync(case, api.url, warehouse, fast_policy)
+        before = api.contract.snapshot()
+        people[0]["email"] = "new.address@example.com"
+        warehouse.write(people)
+        result = _sync(case, api.url, warehouse, fast_policy)
+        after = api.contract.snapshot()
+    assert (result.status, result.updated, result.removed) == ("success", 1, 0)
+    assert case.members(after) == 2
+    assert after != before
+    assert "person1@example.com" not in after and sha("person1@example.com") not in str(after)

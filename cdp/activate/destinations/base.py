@@ -70,6 +70,7 @@ class Destination:
     supported_operations: ClassVar[frozenset[str]] = frozenset({"upsert"})
     mixed_operations: ClassVar[bool] = False  # True: one stream of all operations (the file destination)
     membership_ttl_days: ClassVar[int | None] = None  # re-send members last sent longer ago than this
+    keyed_by_identifiers: ClassVar[bool] = False  # members are their identifiers: retire old ones on change
     partial_failure: ClassVar[str] = ""
     clears_field_with: ClassVar[str] = ""
 

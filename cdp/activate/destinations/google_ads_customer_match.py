@@ -38,6 +38,7 @@ class GoogleAdsCustomerMatchDestination(Destination):
     base_url_env = "GOOGLE_ADS_BASE_URL"
     default_base_url = "https://googleads.googleapis.com/v18"
     required_config = ("user_list_id",)
+    keyed_by_identifiers = True
     supported_operations = frozenset({"upsert", "remove"})
     membership_ttl_days = 510
     partial_failure = "partialFailureError with operation indexes"

@@ -11,6 +11,7 @@ Settings: MAILCHIMP_API_KEY (env; its "-usN" suffix names the data centre),
 - Clear: merge fields set to "" (Mailchimp's empty value).
 - Remove: DELETE /lists/{list_id}/members/{subscriber_hash} (archive), where the hash is
   the MD5 of the lowercased email; one call per member.
+  When a member's email changes, the old address is archived before the new one is added.
 - Consent purpose: email marketing. At most 10 simultaneous connections.
 """
 
@@ -34,6 +35,7 @@ class MailchimpDestination(Destination):
     credential_env = ("MAILCHIMP_API_KEY",)
     base_url_env = "MAILCHIMP_BASE_URL"
     required_config = ("list_id",)
+    keyed_by_identifiers = True
     supported_operations = frozenset({"upsert", "remove", "clear"})
     partial_failure = "200 with errors[] (email_address, error, error_code)"
     clears_field_with = 'merge field set to ""'
@@ -52,7 +54,7 @@ class MailchimpDestination(Destination):
         if email is None:
             raise MissingIdentifier("no email")
         email = normalize_email(str(email))
-        if row.operation == "remove":
+        if row.operation in ("remove", "retire"):  # retire: the old address of a changed email
             return {"email_address": email}
         merge_fields = {
             name.upper(): "" if row.operation == "clear" or value is None else value for name, value in row.fields.items()

@@ -51,6 +51,7 @@ class MetaCustomAudiencesDestination(Destination):
     base_url_env = "META_BASE_URL"
     default_base_url = "https://graph.facebook.com/v21.0"
     required_config = ("audience_id",)
+    keyed_by_identifiers = True
     supported_operations = frozenset({"upsert", "remove"})
     partial_failure = "200 with num_invalid_entries (counted, not attributable to rows)"
     clears_field_with = "n/a (audience membership only)"
