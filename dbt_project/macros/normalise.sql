@@ -4,26 +4,29 @@
   mark a value that was present but could not be parsed (it becomes null, the row stays).
 #}
 
+{# Whitespace for regexes, written so DuckDB (RE2) and Spark (Java, escapes in literals) agree. #}
+{% macro whitespace_class() -%} [ \t\r\n] {%- endmacro %}
+
 {% macro is_blank(expression) -%}
     ({{ expression }} is null or trim(cast({{ expression }} as {{ dbt.type_string() }})) = '')
 {%- endmacro %}
 
 {# Trimmed text, whitespace runs collapsed; blank -> null. For display forms. #}
 {% macro clean_text(expression) -%}
-    nullif(trim({{ regex_replace_all(expression, "'\\s+'", "' '") }}), '')
+    nullif(trim({{ regex_replace_all(expression, "'" ~ whitespace_class() ~ "+'", "' '") }}), '')
 {%- endmacro %}
 
 {# Matching form: lower case, accents folded, punctuation dropped, single spaces; blank -> null. #}
 {% macro fold_text(expression) -%}
     nullif(trim({{ regex_replace_all(
         regex_replace_all(strip_accents_lower(expression), "'[^a-z0-9 ]'", "''"),
-        "'\\s+'", "' '") }}), '')
+        "'" ~ whitespace_class() ~ "+'", "' '") }}), '')
 {%- endmacro %}
 
 {# Email lower/trim; null unless it looks like local@domain.tld. #}
 {% macro normalise_email(expression) -%}
     case
-        when {{ regex_matches('lower(trim(' ~ expression ~ '))', "'^[^@\\s]+@[^@\\s]+\\.[a-z]{2,}$'") }}
+        when {{ regex_matches('lower(trim(' ~ expression ~ '))', "'^[^@ \\t]+@[^@ \\t]+[.][a-z]{2,}$'") }}
             then lower(trim({{ expression }}))
     end
 {%- endmacro %}
@@ -38,7 +41,7 @@
 {%- endmacro %}
 
 {% macro compact_postcode(expression) -%}
-    upper({{ regex_replace_all(expression, "'[\\s.-]'", "''") }})
+    upper({{ regex_replace_all(expression, "'[ \\t.-]'", "''") }})
 {%- endmacro %}
 
 {#
