@@ -33,9 +33,14 @@
 {% macro strip_accents_lower(expression) -%}
     {{ return(adapter.dispatch('strip_accents_lower', 'cdp')(expression)) }}
 {%- endmacro %}
-{% macro duckdb__strip_accents_lower(expression) -%} strip_accents(lower({{ expression }})) {%- endmacro %}
+{# strip_accents leaves letters that are not accented forms (ß, æ, ø, ł): spelled out first. #}
+{% macro duckdb__strip_accents_lower(expression) -%}
+    strip_accents(replace(replace(replace(replace(lower({{ expression }}), 'ß', 'ss'), 'æ', 'ae'), 'ø', 'o'), 'ł', 'l'))
+{%- endmacro %}
 {% macro default__strip_accents_lower(expression) -%}
-    translate(lower({{ expression }}), 'áàâäãåāçćčéèêëēėęíìîïīñńóòôöõøōśšúùûüūýÿžźż', 'aaaaaaaccceeeeeeeiiiiinnoooooooossuuuuuyyzzz')
+    translate(
+        replace(replace(lower({{ expression }}), 'ß', 'ss'), 'æ', 'ae'),
+        'áàâäãåāçćčéèêëēėęíìîïīñńóòôöõøōłśšúùûüūýÿžźż', 'aaaaaaaccceeeeeeeiiiiinnooooooolssuuuuuyyzzz')
 {%- endmacro %}
 
 {# A phone number in E.164, null when not a valid number (the phonenumbers library). #}
