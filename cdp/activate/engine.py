@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -94,8 +95,6 @@ def run_sync(
     policy: DeliveryPolicy | None = None,
 ) -> SyncResult:
     """Run one sync against the warehouse. Secrets come from `env` (default: os.environ)."""
-    import os
-
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
     run_id = uuid.uuid4().hex
@@ -116,15 +115,19 @@ def run_sync(
         state.fold_outcomes(con, spec.name)  # what a killed run had acknowledged
         try:
             _run(con, spec, destination, result, dry_run=dry_run, full_resync=full_resync)
+        except Exception as error:  # recorded in the run history, then raised to the caller
+            result.status, result.message = "failed", f"{type(error).__name__}: {error}"
+            raise
         finally:
             state.fold_outcomes(con, spec.name)
             result.duration_s = time.perf_counter() - clock
             result.requests = destination.requests_sent
             _record_run(con, spec, result, started)
     log.info(
-        "sync %s -> %s: %s (added %d, updated %d, removed %d, failed %d, skipped for consent %d) %s",
+        "sync %s -> %s: %s (added %d, updated %d, removed %d, failed %d, skipped for consent %d, "
+        "without identifier %d) %s",
         spec.name, spec.destination, result.status, result.added, result.updated, result.removed,
-        result.failed, result.skipped_consent, result.message,
+        result.failed, result.skipped_consent, result.skipped_identifier, result.message,
     )
     return result
 

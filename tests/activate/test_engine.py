@@ -204,6 +204,8 @@ def test_bad_segments_raise_clear_errors(warehouse):
         run_sync(warehouse.path, make_spec(fields={"x": "nope"}))
     with pytest.raises(CdpError, match="not found in the warehouse"):
         run_sync(warehouse.path, make_spec(relation='"segments"."missing"'))
+    statuses = warehouse.query("select distinct status from reverse_etl.sync_runs")
+    assert statuses == [("failed",)]
 
 
 def test_batches_respect_row_and_byte_limits():
