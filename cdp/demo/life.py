@@ -156,11 +156,20 @@ def _shop_accounts(life: Life, plan: Plan) -> None:
     if not plan.shop:
         return
     rng, person = life.strands["shop"], life.person
-    _shop_customer(life, stable_id("S", life.seed, "shop", person.index), person.arrival_day, person.email, rng)
+    primary, duplicate = _record_streams(rng, 2)
     duplicate_day = person.arrival_day + rng.randint(1, 60)  # a second sign-up within two months
     duplicate_email = _other_email(rng, person.email)
+    _shop_customer(life, stable_id("S", life.seed, "shop", person.index), person.arrival_day, person.email, primary)
     if plan.duplicate_shop:
-        _shop_customer(life, stable_id("S", life.seed, "shop", person.index, 1), duplicate_day, duplicate_email, rng)
+        _shop_customer(
+            life, stable_id("S", life.seed, "shop", person.index, 1), duplicate_day, duplicate_email, duplicate
+        )
+
+
+def _record_streams(rng: random.Random, count: int) -> list[random.Random]:
+    """One random stream per record: how many changes a record has seen by day `hi` must not
+    shift the draws of the next record (or `advance` would rewrite it differently)."""
+    return [random.Random(rng.getrandbits(64)) for _ in range(count)]
 
 
 def _other_email(rng: random.Random, email: str) -> str:
@@ -236,10 +245,11 @@ def _crm(life: Life, plan: Plan) -> None:
     if not plan.crm:
         return
     rng, person = life.strands["crm"], life.person
-    _crm_contact(life, plan, stable_id("CRM", life.seed, "crm", person.index), person.arrival_day, rng)
+    primary, duplicate = _record_streams(rng, 2)
     duplicate_day = person.arrival_day + rng.randint(1, 60)  # a second sign-up within two months
+    _crm_contact(life, plan, stable_id("CRM", life.seed, "crm", person.index), person.arrival_day, primary)
     if plan.duplicate_crm:
-        _crm_contact(life, plan, stable_id("CRM", life.seed, "crm", person.index, 1), duplicate_day, rng)
+        _crm_contact(life, plan, stable_id("CRM", life.seed, "crm", person.index, 1), duplicate_day, duplicate)
 
 
 def _crm_contact(life: Life, plan: Plan, crm_id: str, created: int, rng: random.Random) -> None:
@@ -491,11 +501,11 @@ def _order(life: Life, plan: Plan, rng: random.Random, day: int, second: int, cu
     lines = [(product, 1 + (rng.random() < 0.15)) for product in [*products, *extra]]
     total = round(sum(product.price * quantity for product, quantity in lines), 2)
     currency = world.COUNTRY_BY_CODE[life.person.country].currency
-    roll = rng.random()
+    roll, change_second = rng.random(), seconds(rng)  # drawn whatever the status is by day `hi`
     status, changed = _order_status(day, roll, life.hi)
     out = life.out
     if out.lo <= changed:
-        stamp = world.timestamp(changed, second if changed == day else seconds(rng))
+        stamp = world.timestamp(changed, second if changed == day else change_second)
         out.shop(
             "orders",
             {

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 
 import pyarrow.parquet as pq
 import pytest
 
+from cdp.demo import universe, world
+from cdp.demo.rates import RATES
 from cdp.demo.universe import STREAMS, advance, generate
 
 from conftest import Files, file_hashes
@@ -125,3 +128,38 @@ def test_advance_is_deterministic(tmp_path, small_universe):
 def test_tiny_universes_work(tmp_path, persons):
     manifest = generate(tmp_path / "u", persons=persons, seed=3)
     assert manifest["persons_total"] == persons
+
+
+def test_advancing_equals_generating_the_longer_history_at_once(tmp_path, small_universe):
+    """generate + advance writes exactly what one run up to the next day writes: files, shop rows and truth."""
+    advanced = tmp_path / "advanced"
+    shutil.copytree(small_universe, advanced)
+    advance(advanced)
+    manifest = advance(advanced)  # two days: orders placed on the first are shipped on the second
+    at_once = tmp_path / "at_once"
+    at_once.mkdir()
+    universe._simulate(
+        at_once,
+        at_once / "truth.parquet",
+        seed=7,
+        initial_persons=300,
+        total_persons=manifest["persons_total"],
+        first_index=0,
+        lo=0,
+        hi=world.HISTORY_DAYS + 1,
+        rates=RATES,
+    )
+    mutable = {"shop/shop.sqlite", "truth.parquet", "manifest.json"}
+    expected = {name: digest for name, digest in file_hashes(at_once).items() if name not in mutable}
+    assert {name: digest for name, digest in file_hashes(advanced).items() if name not in mutable} == expected
+    for table in universe.SHOP_TABLES:
+        query = f"SELECT * FROM {table} ORDER BY 1"
+        with (
+            sqlite3.connect(advanced / "shop" / "shop.sqlite") as a,
+            sqlite3.connect(at_once / "shop" / "shop.sqlite") as b,
+        ):
+            assert a.execute(query).fetchall() == b.execute(query).fetchall(), table
+    truth_rows = [
+        sorted(pq.read_table(folder / "truth.parquet").to_pylist(), key=str) for folder in (advanced, at_once)
+    ]
+    assert truth_rows[0] == truth_rows[1]
