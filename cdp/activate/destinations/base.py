@@ -10,7 +10,6 @@ batch, returning the rows the destination refused.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,7 +151,3 @@ class Destination:
     def post(self, path: str, **kwargs: Any):
         assert self.sender is not None, "open() first"
         return self.sender.request("POST", path, **kwargs)
-
-
-def environment() -> Mapping[str, str]:
-    return os.environ

@@ -17,7 +17,7 @@ https://graph.facebook.com/v21.0.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cdp.activate.delivery import RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
