@@ -115,8 +115,10 @@ def test_customer_360_has_one_row_per_customer(built_warehouse):
         "select count(*), count(distinct customer_id) from marts.customer_360"
     )[0]
     resolved = built_warehouse.scalar("select count(distinct customer_id) from marts.customer_identities")
-    assert rows == customers == resolved
+    assert rows == customers == resolved > 0
+    # every source record is behind exactly one profile
     records = built_warehouse.scalar("select count(*) from identity.identity_inputs")
+    assert built_warehouse.scalar("select count(*) from marts.customer_identities") == records
     assert built_warehouse.scalar("select sum(source_record_count) from marts.customer_360") == records
 
 
