@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import platform
 import sys
 import tempfile
@@ -220,6 +221,8 @@ def main() -> None:
         "command": command.strip(),
         "machine": f"{platform.machine()}, {platform.system()}, python {platform.python_version()}, duckdb {duckdb.__version__}",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
         "diff": bench_diff(args.rows),
         "rate": bench_rate(args.rate, args.seconds, args.latency, args.concurrency),
         "max_throughput": bench_rate(100_000, 0.005, 0.0, args.concurrency),
@@ -230,7 +233,8 @@ def main() -> None:
     (RESULTS / "sync.md").write_text(
         f"""# Sync engine benchmark
 
-Command: `{figures['command']}` ({figures['machine']}, {figures['measured_at']})
+Command: `{figures['command']}` ({figures['machine']}, {figures['measured_at']};
+{figures['cpus']} CPUs, load average {figures['load_average_1m_at_start']} when it started: the machine was shared)
 
 | measure | value | aim |
 |---|---|---|
