@@ -52,11 +52,11 @@ def write_inputs(folder: Path, warehouse: Path | None, persons: int) -> int:
 
 
 def run_identity(folder: Path) -> None:
-    import pandas as pd
+    import pyarrow.parquet as pq
 
     from cdp.identity.resolve import resolve_identities
 
-    frames = [pd.read_parquet(folder / f"{table}.parquet") for table in TABLES]
+    frames = [pq.read_table(folder / f"{table}.parquet") for table in TABLES]
     resolution = resolve_identities(*frames, threshold=THRESHOLD, max_cluster_size=100)
     print(f"customers: {resolution.record_customers.customer_id.nunique()}")
 

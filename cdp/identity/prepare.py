@@ -65,8 +65,8 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
         create or replace temp table cleaned as
         with typed as (
             select
-                source || ':' || source_record_id as unique_id,
-                source, source_record_id, party,
+                cast(source as varchar) || ':' || cast(source_record_id as varchar) as unique_id,
+                cast(source as varchar) as source, cast(source_record_id as varchar) as source_record_id, party,
                 {_text('email')} as email,
                 {_text('email_sha256')} as email_sha256,
                 nullif(trim(cast(phone as varchar)), '') as phone,
@@ -156,12 +156,15 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
     # that type (a cookie seen with two user ids is a shared device: it links by neither).
     con.execute("""
         create or replace table usable_strong_ids as
-        with ids as (
-            select distinct source || ':' || source_record_id as unique_id, id_type, trim(cast(id_value as varchar)) as id_value
+        with typed as (  -- an empty frame from pandas arrives untyped
+            select cast(source as varchar) || ':' || cast(source_record_id as varchar) as unique_id,
+                   lower(cast(id_type as varchar)) as id_type, trim(cast(id_value as varchar)) as id_value
             from identity_strong_ids
-            where id_value is not null and trim(cast(id_value as varchar)) <> ''
-              and lower(trim(cast(id_value as varchar))) not in (
-                  select value from blocked where identifier_type = lower(id_type))
+        ),
+        ids as (
+            select distinct unique_id, id_type, id_value from typed
+            where id_value is not null and id_value <> ''
+              and lower(id_value) not in (select value from blocked where identifier_type = id_type)
         )
         select unique_id, id_type, any_value(id_value) as id_value
         from ids group by all having count(*) = 1

@@ -3,7 +3,7 @@
     result = resolve_identities(inputs, strong_ids, blocked, nicknames, previous,
                                 threshold=0.99, max_cluster_size=50)
 
-Frames may be pandas or Arrow. `previous` is the last run's `identity.record_customers`
+Frames may be pandas, Arrow tables or Arrow streams. `previous` is the last run's `identity.record_customers`
 (or None on the first run). Everything runs in a private in-memory DuckDB connection
 (Splink rejects dbt-duckdb's cursor wrapper, and the warehouse has one writer).
 """
@@ -48,10 +48,14 @@ def resolve_identities(
     model=None, run_id: str | None = None, resolved_at: datetime | None = None,
 ) -> Resolution:
     con = duckdb.connect()
-    for name, frame in {"identity_inputs": inputs, "identity_strong_ids": strong_ids,
-                        "blocked_identifiers": blocked, "nicknames": nicknames}.items():
-        con.register(name, frame)
-    con.register("previous_records", EMPTY_PREVIOUS if previous is None else previous)
+    tables = {"identity_inputs": inputs, "identity_strong_ids": strong_ids, "blocked_identifiers": blocked,
+              "nicknames": nicknames, "previous_records": EMPTY_PREVIOUS if previous is None else previous}
+    for name, frame in tables.items():
+        # copied in once: scanning a pandas frame again in every step is slow, and an
+        # Arrow stream (dbt-duckdb's `.arrow()`) can be read only once
+        con.register(f"{name}_frame", frame)
+        con.execute(f"create table {name} as select * from {name}_frame")
+        con.unregister(f"{name}_frame")
     run_id = run_id or uuid.uuid4().hex
     resolved_at = resolved_at or datetime.now(timezone.utc).replace(tzinfo=None)
     try:
@@ -123,7 +127,10 @@ def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: 
         select l.* from all_links l join components c on c.unique_id = l.unique_id_l
         where l.link_rule like 'strong_id:%' and c.cluster_key in (select cluster_key from oversized)
     """)
-    components(con, "capped_links", "capped_components")
+    if con.execute("select count(*) from oversized").fetchone()[0]:
+        components(con, "capped_links", "capped_components")
+    else:
+        con.execute("create or replace temp table capped_components (unique_id varchar, cluster_key varchar)")
     con.execute("""
         create or replace temp table clusters as
         with recut as (

@@ -7,6 +7,12 @@ under a temporary name and swaps it in afterwards, so `dbt.this` is still readab
 """
 
 
+def as_arrow(relation):
+    """All rows as an Arrow table (a stream left open would be cut off by the next query)."""
+    result = relation.arrow()
+    return result.read_all() if hasattr(result, "read_all") else result
+
+
 def previous_assignment(dbt, session):
     """This table from the last run, or None on the first run."""
     schema, table = dbt.this.schema, dbt.this.identifier
@@ -15,9 +21,7 @@ def previous_assignment(dbt, session):
     ).fetchone()[0]
     if not exists:
         return None
-    return session.execute(
-        f"select source, source_record_id, customer_id, customer_since from {dbt.this}"
-    ).df()
+    return as_arrow(session.execute(f"select source, source_record_id, customer_id, customer_since from {dbt.this}"))
 
 
 def model(dbt, session):
@@ -27,10 +31,10 @@ def model(dbt, session):
     from cdp.identity.resolve import RECORD_CUSTOMERS_SCHEMA, resolve_identities
 
     resolution = resolve_identities(
-        dbt.ref("identity_inputs").df(),
-        dbt.ref("identity_strong_ids").df(),
-        dbt.ref("blocked_identifiers").df(),
-        dbt.ref("nicknames").df(),
+        as_arrow(dbt.ref("identity_inputs")),
+        as_arrow(dbt.ref("identity_strong_ids")),
+        as_arrow(dbt.ref("blocked_identifiers")),
+        as_arrow(dbt.ref("nicknames")),
         previous_assignment(dbt, session),
         threshold=float(dbt.config.get("match_threshold")),
         max_cluster_size=int(dbt.config.get("max_cluster_size")),
