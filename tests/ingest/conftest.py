@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from universe import write_day, write_shop  # noqa: E402
+from tiny_universe import write_day, write_shop  # noqa: E402
 
 
 class Warehouse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from universe import write_day, write_shop
+from tiny_universe import write_day, write_shop
 
 RAW_TABLES = [
     "web.events", "app.events", "shop.customers", "shop.products", "shop.orders", "shop.order_items",
