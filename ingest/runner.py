@@ -21,9 +21,11 @@ import os
 from pathlib import Path
 
 import dlt
+from dlt.destinations.exceptions import DatabaseUndefinedRelation, DestinationConnectionError
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from cdp import settings
+from cdp.errors import CdpError
 from ingest.config import FilesSource, IngestConfig, RestSource, SqlSource, load_config
 from ingest.stats import IngestSummary, SourceStats
 
@@ -46,14 +48,16 @@ def run_ingest(
     names = sources or list(config.enabled())
     unknown = [name for name in names if name not in config.sources]
     if unknown:
-        from cdp.errors import CdpError
-
         raise CdpError(f"ingest/sources.yml: sources: no source named {', '.join(unknown)} (have {', '.join(config.sources)})")
     _enable_load_metadata_on_arrow()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     summary = IngestSummary()
     for name in names:
-        summary.sources[name] = run_source(name, config, warehouse, data_dir)
+        try:
+            summary.sources[name] = run_source(name, config, warehouse, data_dir)
+        except DestinationConnectionError as error:  # e.g. another process holds the DuckDB write lock
+            reason = str(error).split("The actual reason given is: ")[-1]
+            raise CdpError(f"{warehouse}: cannot open the warehouse: {reason}") from error
     return summary
 
 
@@ -112,13 +116,18 @@ def build_source(name: str, spec, data_dir: Path, pipeline: dlt.Pipeline, stats:
 
 
 def already_loaded_files(pipeline: dlt.Pipeline) -> set[tuple[str, str]]:
-    """(table, source_file) of every file whose rows are in the warehouse, from the manifest table."""
-    try:
-        with pipeline.sql_client() as client:
-            table = client.make_qualified_table_name("_files")
-            rows = client.execute_sql(f"SELECT DISTINCT table_name, source_file FROM {table}")
-    except Exception:  # no warehouse, dataset or manifest yet: nothing loaded
-        return set()
+    """(table, source_file) of every file whose rows are in the warehouse, from the manifest table.
+
+    Only "no dataset / no manifest yet" means nothing was loaded; any other error (say the
+    warehouse is locked by another writer) propagates, so files are never read twice.
+    """
+    with pipeline.sql_client() as client:
+        if not client.has_dataset():
+            return set()
+        try:
+            rows = client.execute_sql(f"SELECT DISTINCT table_name, source_file FROM {client.make_qualified_table_name('_files')}")
+        except DatabaseUndefinedRelation:
+            return set()
     return {(table_name, source_file) for table_name, source_file in rows}
 
 

@@ -55,3 +55,26 @@ def test_package_that_cannot_load_is_aborted_and_its_partial_rows_removed(wareho
     assert warehouse.scalar("SELECT count(*) FROM raw_web.events WHERE _dlt_load_id = ?", load_id) == 0
     assert not pipeline_for("web", warehouse.path).has_pending_data
     assert warehouse.ingest(["web"]).loaded == 0
+
+
+def test_warehouse_locked_by_another_process_is_a_clear_error(warehouse):
+    import subprocess
+    import sys
+
+    import pytest
+
+    from cdp.errors import CdpError
+
+    write_day(warehouse.data_dir, 0)
+    warehouse.ingest(["web"])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(warehouse.path)!r}); print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(CdpError, match="cannot open the warehouse"):
+            warehouse.ingest(["web"])
+    finally:
+        holder.kill()
+        holder.wait()
