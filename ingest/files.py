@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 QUARANTINE_TABLE = "_quarantine"
 MANIFEST_TABLE = "_files"
-BATCH_BYTES = 256 * 2**20  # read up to this much per DuckDB pass (memory stays bounded)
+BATCH_BYTES = 128 * 2**20  # read up to this much per DuckDB pass (memory stays bounded)
 BATCH_FILES = 500
 
 MANIFEST_SCHEMA = pa.schema(

@@ -149,3 +149,20 @@ def test_record_without_its_primary_key_is_quarantined(warehouse):
     ]
     assert warehouse.query("SELECT crm_id FROM raw_crm.contacts") == [("c1",)]
     assert_nothing_lost(warehouse, "crm", "contacts")
+
+
+def test_a_source_declared_latin1_loads_its_accents(warehouse, tmp_path):
+    from ingest.config import load_config
+
+    path = warehouse.data_dir / "legacy" / "members_1.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes("member_id,city\nm1,Zürich\nm2,Besançon\n".encode("latin-1"))
+    config = tmp_path / "sources.yml"
+    config.write_text(
+        "sources:\n  legacy:\n    kind: files\n    party: first\n    tables:\n"
+        "      members: {format: csv, files: '*.csv', encoding: latin-1}\n"
+    )
+
+    warehouse.ingest(config=load_config(config))
+
+    assert warehouse.query("SELECT city FROM raw_legacy.members ORDER BY member_id") == [("Zürich",), ("Besançon",)]
