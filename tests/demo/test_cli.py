@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import file_hashes
+from tests.demo.conftest import file_hashes
 
 
 def cdp(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

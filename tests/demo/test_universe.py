@@ -13,7 +13,7 @@ from cdp.demo import universe, world
 from cdp.demo.rates import RATES
 from cdp.demo.universe import STREAMS, advance, generate
 
-from conftest import Files, file_hashes
+from tests.demo.conftest import Files, file_hashes
 
 # source -> SQL listing the ids of its person-bearing records, read from the files themselves
 PERSON_RECORDS = {

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from tiny_universe import write_day, write_shop  # noqa: E402
+from tests.ingest.tiny_universe import write_day, write_shop
 
 
 class Warehouse:

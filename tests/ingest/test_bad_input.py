@@ -7,7 +7,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tiny_universe import write_day, ts
+from tests.ingest.tiny_universe import write_day, ts
 
 
 def quarantine(warehouse, source):

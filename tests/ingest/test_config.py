@@ -10,7 +10,7 @@ import pytest
 
 from cdp.errors import CdpError
 from ingest.config import load_config
-from tiny_universe import write_day, write_shop
+from tests.ingest.tiny_universe import write_day, write_shop
 
 
 def test_shipped_config_lists_every_demo_source():

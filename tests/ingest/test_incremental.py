@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tiny_universe import write_day, write_shop
+from tests.ingest.tiny_universe import write_day, write_shop
 
 RAW_TABLES = [
     "web.events", "app.events", "shop.customers", "shop.products", "shop.orders", "shop.order_items",

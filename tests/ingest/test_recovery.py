@@ -8,7 +8,7 @@ from pathlib import Path
 from ingest.config import load_config
 from ingest.runner import build_source, pipeline_for
 from ingest.stats import SourceStats
-from tiny_universe import write_day
+from tests.ingest.tiny_universe import write_day
 
 
 def extract_without_loading(warehouse, name):
