@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,7 @@ class PipelineReport:
         collect.columns[0].footer, collect.columns[1].footer = "total", f"{self.rows_loaded:,}"
         collect.columns[2].footer = f"{sum(c.quarantined for c in self.sources.values()):,}"
         segments = table("segments", "segment", "customers")
+        segments.show_footer = False
         for name, size in sorted(self.segments.items()):
             segments.add_row(name, f"{size:,}")
         sends = table("activate", "destination", "rows sent", "failed")
@@ -115,7 +117,9 @@ def run_pipeline(
     console = console or Console(stderr=True)
     _pin_paths(data_dir, warehouse)
     data_dir, warehouse = settings.data_dir(), settings.warehouse_path()
+    started = time.perf_counter()
     generated = ensure_universe(data_dir, persons, seed, console)
+    generate_seconds = time.perf_counter() - started
     ids_before = customer_ids(warehouse)
 
     with console.status("parsing the dbt project ..."):
@@ -144,6 +148,8 @@ def run_pipeline(
         )
     report = report_from_events(instance, run_id, result.success)
     report.generated, report.log_path = generated, log_path
+    if generated:
+        report.seconds = {"generate": generate_seconds, **report.seconds}
     report.records, report.customers = resolution_counts(warehouse)
     ids_after = customer_ids(warehouse)
     report.customer_ids_changed = sum(

@@ -13,14 +13,20 @@ from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from cdp import settings
 from dagster_project.ingest_assets import raw_table_key
 
 
 class CdpDbtTranslator(DagsterDbtTranslator):
-    """dbt sources are the dlt assets; models are keyed and grouped by their layer folder."""
+    """dbt sources are the dlt assets; models are keyed and grouped by their layer folder.
+
+    dbt tests are asset checks, those on sources too: they check the dlt raw-table assets.
+    """
+
+    def __init__(self, settings: DagsterDbtTranslatorSettings | None = None):
+        super().__init__(settings or DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)

@@ -58,6 +58,7 @@ def test_dbt_tests_are_asset_checks(fixture_graph):
     checks = {(check.asset_key.to_user_string(), check.name) for check in fixture_graph.asset_check_keys}
     assert ("segments/signups", "unique_signups_customer_id") in checks
     assert ("segments/signups", "not_null_signups_customer_id") in checks
+    assert ("dlt/web/events", "source_not_null_raw_web_events_event_id") in checks  # source tests check the dlt asset
 
 
 def test_every_asset_runs_in_the_duckdb_writer_pool(fixture_defs):
