@@ -21,7 +21,7 @@ import pyarrow as pa
 from cdp.identity.links import build_deterministic_links
 from cdp.identity.model import predict_links
 from cdp.identity.prepare import clearly_different_first_names, prepare_matching_table
-from cdp.identity.stable_ids import assign_customer_ids, changelog
+from cdp.identity.stable_ids import assign_customer_ids, changelog_in
 
 # Typed, so an all-null column (no previous run, no probabilistic link) keeps its type in the warehouse.
 RECORD_CUSTOMERS_SCHEMA = pa.schema([
@@ -38,9 +38,17 @@ EMPTY_PREVIOUS = pd.DataFrame({
 
 @dataclass
 class Resolution:
-    record_customers: pd.DataFrame  # RECORD_CUSTOMERS_SCHEMA, one row per input record
-    changelog: pd.DataFrame  # changed_at, run_id, change, customer_id, other_customer_id, reason
+    records: pa.Table  # RECORD_CUSTOMERS_SCHEMA, one row per input record
+    changes: pa.Table  # CHANGELOG_SCHEMA: changed_at, run_id, change, customer_id, other_customer_id, reason
     oversized_clusters: pd.DataFrame  # cluster_key, records: clusters broken up by the cap
+
+    @property
+    def record_customers(self) -> pd.DataFrame:
+        return self.records.to_pandas()
+
+    @property
+    def changelog(self) -> pd.DataFrame:
+        return self.changes.to_pandas()
 
 
 def resolve_identities(
@@ -77,7 +85,8 @@ def resolve_in(con: duckdb.DuckDBPyConnection, *, threshold, max_cluster_size, m
         select source || ':' || source_record_id as unique_id, customer_id, customer_since from previous_records
     """)
     assign_customer_ids(con, resolved_at)
-    record_customers = con.execute("""
+    con.execute("""
+        create or replace temp table record_customers as
         select m.source, cast(m.source_record_id as varchar) as source_record_id, a.customer_id,
                coalesce(r.link_rule, 'singleton') as link_rule, cast(r.match_probability as double) as match_probability,
                cast(a.previous_customer_id as varchar) as previous_customer_id, a.customer_since, c.cluster_capped,
@@ -87,8 +96,9 @@ def resolve_in(con: duckdb.DuckDBPyConnection, *, threshold, max_cluster_size, m
         join clusters c using (unique_id)
         left join record_rules r using (unique_id)
         order by m.source, m.source_record_id
-    """, [run_id, resolved_at]).df()
-    return Resolution(record_customers, changelog(record_customers, run_id=run_id, changed_at=resolved_at), oversized)
+    """, [run_id, resolved_at])
+    records = con.execute("select * from record_customers order by source, source_record_id").arrow().read_all().cast(RECORD_CUSTOMERS_SCHEMA)
+    return Resolution(records, changelog_in(con, "record_customers", run_id=run_id, changed_at=resolved_at), oversized)
 
 
 def keep_links_between_same_people(con: duckdb.DuckDBPyConnection) -> None:

@@ -93,12 +93,18 @@ def changelog(assignment: pd.DataFrame, *, run_id: str, changed_at) -> pd.DataFr
     """
     con = duckdb.connect()
     con.register("assignment", assignment)
-    capped = "bool_or(coalesce(cluster_capped, false))" if "cluster_capped" in assignment.columns else "false"
+    return changelog_in(con, "assignment", run_id=run_id, changed_at=changed_at).to_pandas()
+
+
+def changelog_in(con: duckdb.DuckDBPyConnection, table: str, *, run_id: str, changed_at) -> pa.Table:
+    """`changelog` over a table already in `con` (no copy through pandas)."""
+    columns = [column for column, in con.execute(f"select column_name from (describe {table})").fetchall()]
+    capped = "bool_or(coalesce(cluster_capped, false))" if "cluster_capped" in columns else "false"
     return con.execute(f"""
         with typed as (  -- an all-null column arrives untyped from pandas
             select * replace (cast(customer_id as varchar) as customer_id,
                              cast(previous_customer_id as varchar) as previous_customer_id)
-            from assignment
+            from {table}
         ),
         moves as (
             select customer_id, previous_customer_id, count(*) as records, {capped} as capped
@@ -126,4 +132,4 @@ def changelog(assignment: pd.DataFrame, *, run_id: str, changed_at) -> pd.DataFr
                          || records || ' record(s)' end
         from moves where previous_customer_id is not null
         order by change, customer_id, other_customer_id
-    """, [changed_at, run_id, changed_at, run_id]).df()
+    """, [changed_at, run_id, changed_at, run_id]).arrow().read_all().cast(CHANGELOG_SCHEMA)

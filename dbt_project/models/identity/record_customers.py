@@ -26,9 +26,7 @@ def previous_assignment(dbt, session):
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    import pyarrow as pa
-
-    from cdp.identity.resolve import RECORD_CUSTOMERS_SCHEMA, resolve_identities
+    from cdp.identity.resolve import resolve_identities
 
     resolution = resolve_identities(
         as_arrow(dbt.ref("identity_inputs")),
@@ -39,4 +37,4 @@ def model(dbt, session):
         threshold=float(dbt.config.get("match_threshold")),
         max_cluster_size=int(dbt.config.get("max_cluster_size")),
     )
-    return pa.Table.from_pandas(resolution.record_customers, schema=RECORD_CUSTOMERS_SCHEMA, preserve_index=False)
+    return resolution.records
