@@ -53,6 +53,8 @@ class PipelineReport:
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     failures: list[str] = field(default_factory=list)
     syncs_skipped: list[str] = field(default_factory=list)
+    data_dir: Path | None = None
+    warehouse: Path | None = None
     log_path: Path | None = None  # dbt's and dlt's own output for this run
 
     @property
@@ -89,12 +91,13 @@ class PipelineReport:
         status = "[green]succeeded[/green]" if self.success else "[red]FAILED[/red]"
         lines = [
             f"[bold]cdp run {self.run_id[:8]}[/bold] {status}"
-            + (" (generated the demo universe first)" if self.generated else ""),
+            + (" (generated the demo universe first)" if self.generated else "")
+            + (f": {self.data_dir} -> {self.warehouse}" if self.data_dir else ""),
             Columns([collect, segments, sends]),
             f"merge: {self.records:,} source records resolved into [bold]{self.customers:,}[/bold] customers; "
             f"{self.customer_ids_changed:,} records changed customer id",
             "time: " + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in self.seconds.items())
-            + f" (steps total {sum(self.seconds.values()):.1f}s)",
+            + f" (total {sum(self.seconds.values()):.1f}s)",
         ]
         if self.syncs_skipped:
             lines.append("syncs skipped (destination not configured): " + ", ".join(sorted(self.syncs_skipped)))
@@ -147,7 +150,7 @@ def run_pipeline(
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
     report = report_from_events(instance, run_id, result.success)
-    report.generated, report.log_path = generated, log_path
+    report.generated, report.log_path, report.data_dir, report.warehouse = generated, log_path, data_dir, warehouse
     if generated:
         report.seconds = {"generate": generate_seconds, **report.seconds}
     report.records, report.customers = resolution_counts(warehouse)
