@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,6 +77,14 @@ def bench_size(persons: int, seed: int, scratch: Path, advance_max: int) -> dict
     return figures
 
 
+def git_commit() -> str:
+    """The code measured (a dirty tree is marked: its figures may not match any commit)."""
+    root = Path(__file__).parent.parent
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "cdp/demo"], cwd=root, capture_output=True, text=True)
+    return head.stdout.strip() + (" (cdp/demo modified)" if dirty.stdout.strip() else "")
+
+
 def machine() -> dict:
     return {
         "cpus": os.cpu_count(),
@@ -106,6 +115,9 @@ def write_results(runs: dict[str, dict]) -> None:
             f"| {advanced} | {run['person_records']:,} | {run['rows_written']:,} "
             f"| {run['output_mb']:,} | {run['measured_at']} on {run['machine']['cpus']} CPUs, {run['machine']['memory_gb']} GB |"
         )
+    notes = [f"- {run['persons']:,} persons: {run['note']}" for run in runs.values() if run.get("note")]
+    if notes:
+        lines += ["", *notes]
     (RESULTS / "generate.md").write_text("\n".join(lines) + "\n")
 
 
@@ -122,6 +134,7 @@ def main() -> None:
         figures = bench_size(persons, args.seed, scratch, args.advance_max)
         figures["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         figures["machine"] = machine()
+        figures["commit"] = git_commit()
         # merged into what is on file now (another size may have been measured meanwhile)
         previous = RESULTS / "generate.json"
         runs = json.loads(previous.read_text()) if previous.exists() else {}
