@@ -1,6 +1,7 @@
--- VIP loyalty: active best customers, high on all three RFM scores: ordered recently
--- (rfm_recency 3-5), often (rfm_frequency 4-5) and for a lot (rfm_monetary 4-5).
--- Platinum: top quintile on both frequency and spend; the rest gold.
+-- VIP loyalty: active best customers: in the top spending quintile (rfm_monetary 5), ordering
+-- often (rfm_frequency 4-5) and still recently (rfm_recency 3-5).
+-- Platinum: top quintile on frequency too; the rest gold.
+-- Money is rounded to cents: a float sum that differs in the last digit is not a change to sync.
 
 select
     customers.customer_id,
@@ -13,11 +14,11 @@ select
         when customers.rfm_frequency = 5 and customers.rfm_monetary = 5 then 'platinum'
         else 'gold'
     end as vip_tier,
-    customers.revenue as lifetime_revenue,
+    round(customers.revenue, 2) as lifetime_revenue,
     customers.orders_total,
     customers.orders_online,
     customers.orders_in_store,
-    customers.average_order_value,
+    round(customers.average_order_value, 2) as average_order_value,
     customers.first_order_at as customer_since,
     customers.last_order_at,
     customers.rfm_segment,
@@ -28,5 +29,5 @@ select
 from {{ ref('customer_360') }} as customers
 where customers.rfm_recency >= 3
     and customers.rfm_frequency >= 4
-    and customers.rfm_monetary >= 4
+    and customers.rfm_monetary = 5
     and (customers.email is not null or customers.phone is not null)
