@@ -4,6 +4,10 @@ with lines as (
     select * from {{ ref('stg_pos__transaction_lines') }}
 ),
 
+stores as (
+    select * from {{ ref('pos_stores') }}
+),
+
 transactions as (
     select
         transaction_id,
@@ -21,7 +25,7 @@ transactions as (
 renamed as (
     select
         transaction_id,
-        store_id,
+        transactions.store_id,
         loyalty_card,
         line_count,
         revenue,
@@ -33,10 +37,12 @@ renamed as (
         cast(null as {{ dbt.type_string() }}) as address_text,
         cast(null as {{ dbt.type_string() }}) as postcode_text,
         cast(null as {{ dbt.type_string() }}) as city_text,
-        cast(null as {{ dbt.type_string() }}) as country_text,
+        -- a phone typed at the till is national to the store's country
+        stores.country_code as country_text,
         cast(null as {{ dbt.type_string() }}) as postcode_pattern,
         occurred_at
     from transactions
+    left join stores on transactions.store_id = stores.store_id
     where loyalty_card is not null or email_text is not null or phone_text is not null
 ),
 
