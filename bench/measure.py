@@ -6,6 +6,9 @@ for): CPU time (user + system) and its peak resident set size. Because a stage m
 start helper processes that live at the same time (dbt threads are one process, but a
 Dagster run or a subprocess pool is not), we also sample the whole process tree's
 resident memory with psutil and report the larger of the two peaks.
+
+Keep the measuring process small: Linux starts a forked child's ru_maxrss from its
+parent's resident size, so a big parent would put a floor under every figure.
 """
 
 from __future__ import annotations

@@ -68,7 +68,8 @@ def to_markdown(result: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
         *_stage_rows(result),
         "",
-        "Side by side, in the same run:",
+        "Side by side, in the same run (when the machine is shared with other work, wall time is an "
+        "upper bound and the CPU ratio is the steadier figure):",
         "",
         "| comparison | ours: wall s | baseline: wall s | wall ratio | CPU ratio | target (wall) | met |",
         "|---|---:|---:|---:|---:|---|---|",

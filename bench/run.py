@@ -128,10 +128,11 @@ def pipeline_stages(workspace: Workspace) -> list[tuple[str, list[str]]]:
     ]
 
 
-def run_stage(workspace: Workspace, stage: str, command: list[str]) -> Measurement:
-    """One measured stage; a failure stops the bench with the stage's log named."""
+def run_stage(workspace: Workspace, stage: str, command: list[str], *, run: str = "") -> Measurement:
+    """One measured stage (its log named after `run` and stage); a failure stops the bench
+    with the stage's log named."""
     workspace.logs.mkdir(parents=True, exist_ok=True)
-    log = workspace.log_for(stage)
+    log = workspace.log_for(f"{run} {stage}".strip())
     measurement = run_measured(stage, command, env=workspace.environment(), cwd=workspace.run, log_path=log)
     if measurement.returncode != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
@@ -139,9 +140,9 @@ def run_stage(workspace: Workspace, stage: str, command: list[str]) -> Measureme
     return measurement
 
 
-def run_pipeline(workspace: Workspace) -> dict:
+def run_pipeline(workspace: Workspace, run: str) -> dict:
     """Every pipeline stage once, in order; the run's total is the sum of wall and CPU, the max of peaks."""
-    stages = [run_stage(workspace, stage, command) for stage, command in pipeline_stages(workspace)]
+    stages = [run_stage(workspace, stage, command, run=run) for stage, command in pipeline_stages(workspace)]
     return {
         "stages": [stage.as_dict() for stage in stages],
         "total": {
@@ -216,12 +217,14 @@ def identity_accuracy(workspace: Workspace) -> dict:
 def identity_vs_plain_splink(workspace: Workspace) -> dict[str, Measurement]:
     """The identity engineer's side-by-side (bench/identity_bench.py) on this run's identity inputs:
     cdp.identity's resolution and plain Splink, each its own process, reading the same copy of
-    the inputs with the same model and threshold. Writing the copy is setup, not measured."""
-    from bench.identity_bench import write_inputs
-
+    the inputs with the same model and threshold. Writing the copy is setup (its own process,
+    so this one stays small: a child's peak RSS as the kernel reports it starts from its parent's)."""
     inputs = workspace.run / "identity_inputs"
     inputs.mkdir(parents=True, exist_ok=True)
-    write_inputs(inputs, workspace.warehouse, 0)
+    run_stage(workspace, "identity bench: copy inputs", [
+        PYTHON, "-c", "import sys; from pathlib import Path; from bench.identity_bench import write_inputs; "
+        "write_inputs(Path(sys.argv[1]), Path(sys.argv[2]), 0)", str(inputs), str(workspace.warehouse),
+    ])
     script = str(BENCH_DIR / "identity_bench.py")
     return {
         stage: run_stage(workspace, f"identity bench: {stage}", [PYTHON, script, "--stage", stage, "--inputs", str(inputs)])
@@ -279,7 +282,7 @@ def run_bench(
     generate = ensure_universe(workspace, persons, seed, fresh)
     fresh_run_folder(workspace)
 
-    full = run_pipeline(workspace)
+    full = run_pipeline(workspace, "full")
     full_rows, last_full_load = raw_rows(workspace.warehouse)
     native = run_stage(
         workspace, "native read",
@@ -289,7 +292,7 @@ def run_bench(
     accuracy = identity_accuracy(workspace)
 
     advance = run_stage(workspace, "generate next day", cdp_command("generate", "--advance", "--out", str(workspace.data)))
-    next_day = run_pipeline(workspace)
+    next_day = run_pipeline(workspace, "next day")
     next_day_rows, _ = raw_rows(workspace.warehouse, after_load_id=last_full_load)
 
     full_stages = {measured["stage"]: measured for measured in full["stages"]}
