@@ -93,11 +93,6 @@ def test_a_second_run_on_an_unchanged_universe_loads_nothing_and_changes_no_cust
     assert list(report.seconds) == ["ingest", "dbt build", "syncs"]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="marts.customer_360.revenue is a double sum whose last digits vary from build to build, so "
-    "lifetime_revenue re-sends vip_loyalty / lapsed_high_value rows; remove once the mart rounds it",
-)
 def test_a_second_run_on_an_unchanged_universe_sends_nothing(runs):
     assert runs.unchanged.rows_sent and set(runs.unchanged.rows_sent.values()) == {0}, runs.unchanged.rows_sent
 

@@ -144,7 +144,9 @@ orders as (
         count(distinct case when channel = 'online' then order_id end) as orders_online,
         count(distinct case when channel = 'in_store' then order_id end) as orders_in_store,
         count(distinct channel || ':' || order_id) as orders_total,
-        sum(revenue) as revenue,
+        -- rounded to cents: a float sum's last digits vary with row order from build to
+        -- build, and syncs must not see a change where there is none
+        round(sum(revenue), 2) as revenue,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at,
         {{ distinct_list('category') }} as categories_purchased
@@ -282,7 +284,7 @@ final as (
         coalesce(orders.orders_in_store, 0) as orders_in_store,
         coalesce(orders.orders_total, 0) as orders_total,
         coalesce(orders.revenue, 0) as revenue,
-        orders.revenue / nullif(orders.orders_total, 0) as average_order_value,
+        round(orders.revenue / nullif(orders.orders_total, 0), 2) as average_order_value,
         orders.first_order_at,
         orders.last_order_at,
         rfm.rfm_recency,
