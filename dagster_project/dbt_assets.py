@@ -6,6 +6,7 @@ group of its layer. The sync assets use the same translator to find their segmen
 """
 
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -95,6 +96,10 @@ def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator, *, p
         pool=pool,
     )
     def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource):
-        yield from dbt.cli(["build"], context=context).stream()
+        invocation = dbt.cli(["build"], context=context)
+        yield from invocation.stream()
+        # Each invocation gets its own target folder; a nightly run must not leave one behind
+        # every night. A failed build raises above, so its folder stays for debugging.
+        shutil.rmtree(invocation.target_path, ignore_errors=True)
 
     return dbt_build
