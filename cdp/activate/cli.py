@@ -29,6 +29,9 @@ def sync(
     from cdp.activate import load_sync_specs, run_sync
     from cdp.errors import CdpError
 
+    warehouse = settings.warehouse_path()
+    if not warehouse.exists():
+        raise CdpError(f"{warehouse}: no warehouse here; run `cdp ingest` and `cdp build` first (or set CDP_WAREHOUSE)")
     specs = load_sync_specs(manifest or settings.DBT_PROJECT_DIR / "target" / "manifest.json")
     if select:
         unknown = sorted(set(select) - {spec.name for spec in specs})
@@ -45,7 +48,7 @@ def sync(
     notes: list[str] = []
     failed = False
     for spec in specs:
-        result = run_sync(settings.warehouse_path(), spec, dry_run=dry_run, full_resync=full_resync)
+        result = run_sync(warehouse, spec, dry_run=dry_run, full_resync=full_resync)
         planned = result.planned
         counts = (
             (planned.get("add", 0), planned.get("update", 0), planned.get("remove", 0) + planned.get("clear", 0))

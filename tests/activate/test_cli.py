@@ -54,3 +54,11 @@ def test_unknown_select_is_a_clear_error(tmp_path, warehouse, monkeypatch):
     result = CliRunner().invoke(_app(), ["--manifest", str(_manifest(tmp_path, "http://x")), "--select", "nope"])
     assert result.exit_code != 0
     assert "no sync named nope" in str(result.exception)
+
+
+def test_missing_warehouse_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("CDP_WAREHOUSE", str(tmp_path / "nowhere" / "cdp.duckdb"))
+    result = CliRunner().invoke(_app(), ["--manifest", str(_manifest(tmp_path, "http://x"))])
+    assert result.exit_code != 0
+    assert "no warehouse here" in str(result.exception)
+    assert not (tmp_path / "nowhere").exists()
