@@ -36,12 +36,7 @@ open_carts as (
 )
 
 select
-    customers.customer_id,
-    customers.first_name,
-    customers.last_name,
-    customers.email,
-    customers.phone,
-    customers.country,
+    {{ segment_contact_columns('customers') }},
     carts.open_cart_product_id as product_id,
     carts.open_cart_product_name as product_name,
     carts.open_cart_category as product_category,

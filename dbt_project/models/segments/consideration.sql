@@ -39,12 +39,7 @@ last_product_viewed as (
 )
 
 select
-    customers.customer_id,
-    customers.first_name,
-    customers.last_name,
-    customers.email,
-    customers.phone,
-    customers.country,
+    {{ segment_contact_columns('customers') }},
     interest.product_views_recent,
     interest.days_with_product_views,
     interest.info_requests_recent,

@@ -61,12 +61,7 @@ new_interests as (
 )
 
 select
-    customers.customer_id,
-    customers.first_name,
-    customers.last_name,
-    customers.email,
-    customers.phone,
-    customers.country,
+    {{ segment_contact_columns('customers') }},
     interest.category as browsing_category,
     interest.views_recent as views_in_category_recent,
     interest.last_viewed_at,

@@ -25,12 +25,7 @@ category_spend as (
 )
 
 select
-    customers.customer_id,
-    customers.first_name,
-    customers.last_name,
-    customers.email,
-    customers.phone,
-    customers.country,
+    {{ segment_contact_columns('customers') }},
     round(customers.revenue, 2) as lifetime_revenue,
     customers.orders_total,
     round(customers.average_order_value, 2) as average_order_value,

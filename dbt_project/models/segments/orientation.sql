@@ -17,12 +17,7 @@ with recent_browsing as (
 )
 
 select
-    customers.customer_id,
-    customers.first_name,
-    customers.last_name,
-    customers.email,
-    customers.phone,
-    customers.country,
+    {{ segment_contact_columns('customers') }},
     browsing.pages_viewed_recent,
     browsing.categories_browsed_recent,
     browsing.first_browsed_at,

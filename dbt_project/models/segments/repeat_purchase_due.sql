@@ -33,12 +33,7 @@ last_product_bought as (
 )
 
 select
-    customers.customer_id,
-    customers.first_name,
-    customers.last_name,
-    customers.email,
-    customers.phone,
-    customers.country,
+    {{ segment_contact_columns('customers') }},
     rhythm.orders_total,
     round(rhythm.typical_days_between_orders, 1) as typical_days_between_orders,
     rhythm.last_order_at,

@@ -4,12 +4,7 @@
 -- Money is rounded to cents: a float sum that differs in the last digit is not a change to sync.
 
 select
-    customers.customer_id,
-    customers.first_name,
-    customers.last_name,
-    customers.email,
-    customers.phone,
-    customers.country,
+    {{ segment_contact_columns('customers') }},
     case
         when customers.rfm_frequency = 5 and customers.rfm_monetary = 5 then 'platinum'
         else 'gold'
