@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import duckdb
 
+from cdp.identity.prepare import clearly_different_first_names
+
+# An email typed by hand (at the till, on a form) is sometimes one keystroke off the
+# person's real address. Local parts shorter than this are too alike across people.
+TYPO_MIN_LOCAL_LENGTH = 8
+
 
 def _star_links(key_table: str, key_columns: str, rule_sql: str) -> str:
     """SQL: link every record of a key group to the group's smallest unique_id."""
@@ -40,3 +46,56 @@ def build_deterministic_links(con: duckdb.DuckDBPyConnection) -> None:
     )
     phone = _star_links("phone_groups", "phone", "'phone'")
     con.execute(f"create or replace table deterministic_links as {strong} union all {email} union all {phone}")
+    con.execute(f"insert into deterministic_links {_email_typo_links()}")
+
+
+def _email_typo_links() -> str:
+    """SQL: link a record whose email was seen once to the one address a keystroke away.
+
+    Candidates are found without comparing all pairs: one edit (a character replaced,
+    dropped, added or two swapped) leaves either the first or the last k characters of the
+    local part intact, k = (shorter length - 1) // 2, so pairs are blocked on those.
+    The typo must be the only record with its address and have exactly one neighbour: an
+    address seen in several records (the person's real one), or one that has no other
+    neighbour either; named records on the two sides must not name two people.
+    """
+    return f"""
+        with keys as (
+            select email_key, count(*) as records, split_part(email_key, '@', 1) as local,
+                   split_part(email_key, '@', 2) as domain
+            from email_groups where not hashed_only group by all
+            having len(split_part(email_key, '@', 1)) >= {TYPO_MIN_LOCAL_LENGTH}
+        ),
+        blocks as (
+            select email_key, domain, side, k,
+                   case when side = 'prefix' then left(local, k) else right(local, k) end as part
+            from keys,
+                 unnest(['prefix', 'suffix']) as s(side),
+                 unnest([(len(local) - 1) // 2, (len(local) - 2) // 2]) as w(k)
+        ),
+        one_edit as (
+            select distinct a.email_key as key_a, b.email_key as key_b, ka.records as records_a, kb.records as records_b
+            from blocks a join blocks b using (domain, side, k, part)
+            join keys ka on ka.email_key = a.email_key
+            join keys kb on kb.email_key = b.email_key
+            where a.email_key <> b.email_key and abs(len(ka.local) - len(kb.local)) <= 1
+              and damerau_levenshtein(ka.local, kb.local) = 1
+        ),
+        lonely as (select key_a from one_edit group by all having count(*) = 1),
+        unique_pairs as (
+            select key_a as typo_key, key_b as real_key from one_edit
+            where records_a = 1 and key_a in (select key_a from lonely)
+              and (records_b > 1 or key_b in (select key_a from lonely))
+        ),
+        named as (select email_key, first_name, last_name, first_name_forms from matching where first_name is not null)
+        select min(r.unique_id) as unique_id_l, t.unique_id as unique_id_r, 'email_typo' as link_rule,
+               1.0::double as match_probability
+        from unique_pairs p
+        join matching t on t.email_key = p.typo_key
+        join matching r on r.email_key = p.real_key
+        where not exists (
+            select 1 from named a join named b on a.email_key = p.typo_key and b.email_key = p.real_key
+            where {clearly_different_first_names('a', 'b')}
+        )
+        group by all
+    """

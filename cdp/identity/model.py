@@ -7,6 +7,7 @@ expectation maximisation on a few blocking rules) and writes it back.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -75,6 +76,8 @@ def _prediction_blocking_rules() -> list:
         block_on("last_name", "postcode"),
         block_on("date_of_birth", "postcode"),  # swapped names, married names
         block_on("address", "city"),
+        # first and last name typed the other way round (brokers, billing names)
+        "l.first_name = r.last_name and l.last_name = r.first_name",
     ]
 
 
@@ -126,4 +129,19 @@ def train_model(con: duckdb.DuckDBPyConnection, output: Path = MODEL_PATH, max_p
         linker.training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
     output.parent.mkdir(parents=True, exist_ok=True)
     linker.misc.save_model_to_json(str(output), overwrite=True)
+    floor_unseen_m_probabilities(output)
     return output
+
+
+# A level no training pair reached (a typo in a date of birth, say) comes out of EM with
+# m = 0, which would veto every future pair at that level; it gets this small m instead.
+UNSEEN_LEVEL_M = 1e-3
+
+
+def floor_unseen_m_probabilities(model_json: Path) -> None:
+    settings_dict = json.loads(model_json.read_text())
+    for comparison in settings_dict["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if not level.get("is_null_level") and not level.get("m_probability"):
+                level["m_probability"] = UNSEEN_LEVEL_M
+    model_json.write_text(json.dumps(settings_dict, indent=4) + "\n")

@@ -166,7 +166,7 @@ def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: 
             select unique_id_r, unique_id_l, link_rule, match_probability from all_links
         )
         select e.unique_id, arg_min(e.link_rule, (case when e.link_rule like 'strong_id:%' then 1
-                    when e.link_rule in ('email', 'email_sha256', 'phone') then 2 else 3 end, -e.match_probability)) as link_rule,
+                    when e.link_rule in ('email', 'email_sha256', 'phone', 'email_typo') then 2 else 3 end, -e.match_probability)) as link_rule,
                max(e.match_probability) as match_probability
         from ends e
         join clusters a on a.unique_id = e.unique_id

@@ -73,3 +73,48 @@ def test_same_phone_links_a_till_transaction_to_the_contact(resolve):
     result = resolve(inputs)
     assert customer_of(result, "C1") == customer_of(result, "T1")
     assert rule_of(result, "T1") == "phone"
+
+
+def test_an_email_typed_once_with_a_typo_links_to_the_one_address_a_keystroke_away(resolve):
+    inputs = records(dict(source="shop", source_record_id="S1", email="anna.jansen1990@mail.nl", **ANNA),
+                     dict(source="crm", source_record_id="C1", email="anna.jansen1990@mail.nl", first_name="anna"),
+                     dict(source="pos", source_record_id="T1", email="anna.jnasen1990@mail.nl"),  # swapped keys
+                     dict(source="pos", source_record_id="T2", email="anna.jansen990@mail.nl"),  # a dropped key
+                     dict(source="pos", source_record_id="T3"))  # the same loyalty card as T1, no email
+    ids = strong_ids(("pos", "T1", "loyalty_card", "L1"), ("pos", "T3", "loyalty_card", "L1"))
+    result = resolve(inputs, ids)
+    assert customer_of(result, "S1") == customer_of(result, "T1") == customer_of(result, "T2") == customer_of(result, "T3")
+    assert rule_of(result, "T2") == "email_typo"
+
+
+def test_addresses_a_keystroke_apart_do_not_link_two_named_people_or_ambiguous_neighbours(resolve):
+    inputs = records(dict(source="shop", source_record_id="S1", email="jansen.family1@mail.nl", **ANNA),
+                     dict(source="crm", source_record_id="C1", email="jansen.family2@mail.nl", first_name="piet"),
+                     dict(source="shop", source_record_id="S2", email="de.vries.home@mail.nl", first_name="kees"),
+                     dict(source="shop", source_record_id="S3", email="de.vries.home@mail.nl", first_name="kees"),
+                     dict(source="shop", source_record_id="S4", email="de.vries.hone@mail.nl", first_name="kees"),
+                     dict(source="shop", source_record_id="S5", email="de.vries.hope@mail.nl", first_name="kees"),
+                     # two candidates one keystroke away: which one was meant is a guess
+                     dict(source="pos", source_record_id="T1", email="de.vries.hoe@mail.nl"))
+    result = resolve(inputs)
+    assert customer_of(result, "S1") != customer_of(result, "C1")
+    assert customer_of(result, "T1") not in {customer_of(result, "S2"), customer_of(result, "S4"), customer_of(result, "S5")}
+
+
+def test_names_typed_the_other_way_round_link_through_the_postcode(resolve):
+    inputs = records(dict(source="shop", source_record_id="S1", email="anna@mail.nl", **ANNA),
+                     dict(source="crm", source_record_id="C1", email="anna@mail.nl", first_name="anna"),
+                     dict(source="broker", source_record_id="B1", party="third", first_name="jansen",
+                          last_name="anna", postcode="1011AB"))
+    result = resolve(inputs)
+    assert customer_of(result, "B1") == customer_of(result, "S1")
+    assert rule_of(result, "B1") == "probabilistic"
+
+
+def test_common_nicknames_of_the_four_locales_are_one_person_to_the_household_guard(resolve):
+    for nickname, name in (("kim", "kimberly"), ("jeff", "jeffrey"), ("anneke", "johanna"), ("matze", "matthias")):
+        inputs = records(dict(source="shop", source_record_id="S1", email="x1234567@mail.nl", **(ANNA | {"first_name": name})),
+                         dict(source="crm", source_record_id="C1", email="x1234567@mail.nl", first_name=nickname),
+                         dict(source="email", source_record_id="E1", email="x1234567@mail.nl"))
+        result = resolve(inputs)
+        assert customer_of(result, "S1") == customer_of(result, "C1") == customer_of(result, "E1"), nickname
