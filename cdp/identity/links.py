@@ -1,8 +1,7 @@
 """Deterministic links: records that share a strong id of one type, one email or one phone.
 
-Each group of records sharing a value is linked as a star to its smallest unique_id
-(alias `a` in the rule SQL; the other record is `k`): n - 1 edges instead of n^2 / 2,
-and the same connected components.
+Each group of records sharing a value is linked as a star to its smallest unique_id:
+n - 1 edges instead of n^2 / 2, and the same connected components.
 Writes `deterministic_links (unique_id_l, unique_id_r, link_rule, match_probability)`.
 """
 
@@ -17,15 +16,21 @@ from cdp.identity.prepare import clearly_different_first_names
 TYPO_MIN_LOCAL_LENGTH = 8
 
 
-def _star_links(key_table: str, key_columns: str, rule_sql: str) -> str:
-    """SQL: link every record of a key group to the group's smallest unique_id."""
+def _star_links(key_table: str, key_columns: str, rule_sql: str, anchor_columns: tuple[str, ...] = ()) -> str:
+    """SQL: link every record of a key group to the group's smallest unique_id (one window pass).
+
+    The rule SQL reads the record's columns and the anchor's `anchor_columns` as `anchor_<column>`.
+    """
+    anchors = "".join(f", first_value({c}) over w as anchor_{c}" for c in anchor_columns)
     return f"""
-        select a.unique_id as unique_id_l, k.unique_id as unique_id_r, {rule_sql} as link_rule,
+        select anchor_unique_id as unique_id_l, unique_id as unique_id_r, {rule_sql} as link_rule,
                1.0::double as match_probability
-        from {key_table} k
-        join (select {key_columns}, min(unique_id) as anchor from {key_table} group by all) g using ({key_columns})
-        join {key_table} a on a.unique_id = g.anchor and a.unique_id <> k.unique_id
-        where {' and '.join(f'a.{c.strip()} = k.{c.strip()}' for c in key_columns.split(','))}
+        from (
+            select *, first_value(unique_id) over w as anchor_unique_id{anchors}
+            from {key_table}
+            window w as (partition by {key_columns} order by unique_id)
+        )
+        where unique_id <> anchor_unique_id
     """
 
 
@@ -40,9 +45,10 @@ def build_deterministic_links(con: duckdb.DuckDBPyConnection) -> None:
         select unique_id, email_key, email is null as hashed_only from matching where email_key is not null
     """)
     con.execute("create or replace temp table phone_groups as select unique_id, phone from matching where phone is not null")
-    strong = _star_links("usable_strong_ids", "id_type, id_value", "'strong_id:' || k.id_type")
+    strong = _star_links("usable_strong_ids", "id_type, id_value", "'strong_id:' || id_type")
     email = _star_links(
-        "email_groups", "email_key", "case when k.hashed_only or a.hashed_only then 'email_sha256' else 'email' end"
+        "email_groups", "email_key", "case when hashed_only or anchor_hashed_only then 'email_sha256' else 'email' end",
+        anchor_columns=("hashed_only",),
     )
     phone = _star_links("phone_groups", "phone", "'phone'")
     con.execute(f"create or replace table deterministic_links as {strong} union all {email} union all {phone}")
@@ -55,6 +61,7 @@ def _email_typo_links() -> str:
     Candidates are found without comparing all pairs: one edit (a character replaced,
     dropped, added or two swapped) leaves either the first or the last k characters of the
     local part intact, k = (shorter length - 1) // 2, so pairs are blocked on those.
+    Only addresses seen in one record can be typos, so only they are looked up.
     The typo must be the only record with its address and have exactly one neighbour: an
     address seen in several records (the person's real one), or one that has no other
     neighbour either; named records on the two sides must not name two people.
@@ -73,18 +80,19 @@ def _email_typo_links() -> str:
                  unnest(['prefix', 'suffix']) as s(side),
                  unnest([(len(local) - 1) // 2, (len(local) - 2) // 2]) as w(k)
         ),
+        typo_blocks as (select * from blocks where email_key in (select email_key from keys where records = 1)),
         one_edit as (
-            select distinct a.email_key as key_a, b.email_key as key_b, ka.records as records_a, kb.records as records_b
-            from blocks a join blocks b using (domain, side, k, part)
+            select distinct a.email_key as key_a, b.email_key as key_b, kb.records as records_b
+            from typo_blocks a join blocks b using (domain, side, k, part)
             join keys ka on ka.email_key = a.email_key
             join keys kb on kb.email_key = b.email_key
-            where a.email_key <> b.email_key and abs(len(ka.local) - len(kb.local)) <= 1
+            where ka.records = 1 and a.email_key <> b.email_key and abs(len(ka.local) - len(kb.local)) <= 1
               and damerau_levenshtein(ka.local, kb.local) = 1
         ),
         lonely as (select key_a from one_edit group by all having count(*) = 1),
         unique_pairs as (
             select key_a as typo_key, key_b as real_key from one_edit
-            where records_a = 1 and key_a in (select key_a from lonely)
+            where key_a in (select key_a from lonely)
               and (records_b > 1 or key_b in (select key_a from lonely))
         ),
         named as (select email_key, first_name, last_name, first_name_forms from matching where first_name is not null)

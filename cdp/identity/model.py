@@ -103,9 +103,29 @@ def linker_over_matching(con: duckdb.DuckDBPyConnection, model=None):
     return Linker(records, model if model is not None else MODEL_PATH, log_level=logging.WARNING)
 
 
+# Pairs that share an email or a phone are linked deterministically before Splink runs
+# (values shared by a household are nulled for both), so prediction skips these blocking
+# rules: fewer pairs to score, the same clusters.
+LINKED_BEFORE_SPLINK = ("email", "phone")
+
+
+def model_for_prediction(model=None):
+    """The JSON model's settings without the blocking rules deterministic links cover."""
+    if model is not None:
+        return model
+    from splink import block_on
+
+    settings_dict = json.loads(MODEL_PATH.read_text())
+    covered = {block_on(column).get_blocking_rule("duckdb").blocking_rule_sql for column in LINKED_BEFORE_SPLINK}
+    settings_dict["blocking_rules_to_generate_predictions"] = [
+        rule for rule in settings_dict["blocking_rules_to_generate_predictions"] if rule["blocking_rule"] not in covered
+    ]
+    return settings_dict
+
+
 def predict_links(con: duckdb.DuckDBPyConnection, threshold: float, model=None) -> None:
     """Write `probabilistic_links` (pairs at or above the threshold) with the model."""
-    linker = linker_over_matching(con, model)
+    linker = linker_over_matching(con, model_for_prediction(model))
     predictions = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
     con.execute(f"""
         create or replace table probabilistic_links as

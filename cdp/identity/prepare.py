@@ -119,13 +119,16 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
             select distinct lower(trim(nickname)) as name, lower(trim(canonical_name)) as canonical from nicknames
             union select distinct lower(trim(canonical_name)), lower(trim(canonical_name)) from nicknames
         ),
-        forms as (
+        families as (
             select a.name as first_name, list(distinct b.name) as family
             from pairs a join pairs b using (canonical) group by all
+        ),
+        forms as (  -- once per distinct name, not per record
+            select first_name, list_distinct([first_name] || coalesce(f.family, []::varchar[])) as first_name_forms
+            from (select distinct first_name from cleaned where first_name is not null)
+            left join families f using (first_name)
         )
-        select c.*, k.email_key,
-            case when c.first_name is not null
-                 then list_distinct([c.first_name] || coalesce(f.family, []::varchar[])) end as first_name_forms
+        select c.*, k.email_key, f.first_name_forms
         from cleaned c
         left join email_keys k using (unique_id)
         left join forms f using (first_name)
@@ -161,11 +164,11 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
                    lower(cast(id_type as varchar)) as id_type, trim(cast(id_value as varchar)) as id_value
             from identity_strong_ids
         ),
-        ids as (
-            select distinct unique_id, id_type, id_value from typed
+        usable as (
+            select * from typed
             where id_value is not null and id_value <> ''
               and lower(id_value) not in (select value from blocked where identifier_type = id_type)
         )
-        select unique_id, id_type, any_value(id_value) as id_value
-        from ids group by all having count(*) = 1
+        select unique_id, id_type, min(id_value) as id_value
+        from usable group by all having count(distinct id_value) = 1
     """)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -59,11 +60,12 @@ def resolve_identities(
     tables = {"identity_inputs": inputs, "identity_strong_ids": strong_ids, "blocked_identifiers": blocked,
               "nicknames": nicknames, "previous_records": EMPTY_PREVIOUS if previous is None else previous}
     for name, frame in tables.items():
-        # copied in once: scanning a pandas frame again in every step is slow, and an
-        # Arrow stream (dbt-duckdb's `.arrow()`) can be read only once
-        con.register(f"{name}_frame", frame)
-        con.execute(f"create table {name} as select * from {name}_frame")
-        con.unregister(f"{name}_frame")
+        if isinstance(frame, (pa.Table, pd.DataFrame)):
+            con.register(name, frame)  # scanned in place: the steps read each input once or twice
+        else:  # an Arrow stream (dbt-duckdb's `.arrow()`) can be read only once
+            con.register(f"{name}_stream", frame)
+            con.execute(f"create table {name} as select * from {name}_stream")
+            con.unregister(f"{name}_stream")
     run_id = run_id or uuid.uuid4().hex
     resolved_at = resolved_at or datetime.now(timezone.utc).replace(tzinfo=None)
     try:
@@ -95,7 +97,6 @@ def resolve_in(con: duckdb.DuckDBPyConnection, *, threshold, max_cluster_size, m
         join assignment a using (unique_id)
         join clusters c using (unique_id)
         left join record_rules r using (unique_id)
-        order by m.source, m.source_record_id
     """, [run_id, resolved_at])
     records = con.execute("select * from record_customers order by source, source_record_id").arrow().read_all().cast(RECORD_CUSTOMERS_SCHEMA)
     return Resolution(records, changelog_in(con, "record_customers", run_id=run_id, changed_at=resolved_at), oversized)
@@ -137,7 +138,8 @@ def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: 
         select l.* from all_links l join components c on c.unique_id = l.unique_id_l
         where l.link_rule like 'strong_id:%' and c.cluster_key in (select cluster_key from oversized)
     """)
-    if con.execute("select count(*) from oversized").fetchone()[0]:
+    has_oversized = con.execute("select count(*) from oversized").fetchone()[0] > 0
+    if has_oversized:
         components(con, "capped_links", "capped_components")
     else:
         con.execute("create or replace temp table capped_components (unique_id varchar, cluster_key varchar)")
@@ -157,8 +159,13 @@ def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: 
         select unique_id, cluster_key, false from components
         where cluster_key not in (select cluster_key from oversized)
     """, [max_cluster_size])
-    # Each record's link rule: the most trusted link it has inside its final cluster.
-    con.execute("""
+    # Each record's link rule: the most trusted link it has inside its final cluster (all
+    # its links, unless the cap broke its cluster up).
+    same_cluster = """
+        join clusters a on a.unique_id = e.unique_id
+        join clusters b on b.unique_id = e.other and b.cluster_key = a.cluster_key
+    """ if has_oversized else ""
+    con.execute(f"""
         create or replace temp table record_rules as
         with ends as (
             select unique_id_l as unique_id, unique_id_r as other, link_rule, match_probability from all_links
@@ -166,31 +173,46 @@ def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: 
             select unique_id_r, unique_id_l, link_rule, match_probability from all_links
         )
         select e.unique_id, arg_min(e.link_rule, (case when e.link_rule like 'strong_id:%' then 1
-                    when e.link_rule in ('email', 'email_sha256', 'phone', 'email_typo') then 2 else 3 end, -e.match_probability)) as link_rule,
+                    when e.link_rule in ('email', 'email_sha256', 'phone', 'email_typo') then 2 else 3 end,
+                    -e.match_probability)) as link_rule,
                max(e.match_probability) as match_probability
-        from ends e
-        join clusters a on a.unique_id = e.unique_id
-        join clusters b on b.unique_id = e.other and b.cluster_key = a.cluster_key
+        from ends e {same_cluster}
         group by all
     """)
     return con.execute("select * from oversized order by cluster_key").df()
 
 
 def components(con: duckdb.DuckDBPyConnection, links_table: str, output: str) -> None:
-    """`output (unique_id, cluster_key)`: Splink's connected components, keyed by the smallest member."""
-    from splink import DuckDBAPI
-    from splink.clustering import cluster_pairwise_predictions_at_threshold
+    """`output (unique_id, cluster_key)`: connected components, keyed by the smallest member.
 
-    con.execute("create or replace temp table cluster_nodes as select unique_id from matching")
-    db_api = DuckDBAPI(connection=con)
-    clustered = cluster_pairwise_predictions_at_threshold(
-        db_api.register(con.table("cluster_nodes")),
-        db_api.register(con.table(links_table)),
-        db_api=db_api, node_id_column_name="unique_id",
-    )
+    Records are numbered in unique_id order and the graph is solved by scipy in one pass
+    (Splink's own clustering iterates SQL joins until labels settle, which costs more
+    than the prediction on a large graph); the same components either way.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    con.execute("""
+        create or replace temp table cluster_nodes as
+        select unique_id, (row_number() over (order by unique_id) - 1)::bigint as node from matching
+    """)
+    edges = con.execute(f"""
+        select l.node as l, r.node as r from {links_table} e
+        join cluster_nodes l on l.unique_id = e.unique_id_l
+        join cluster_nodes r on r.unique_id = e.unique_id_r
+    """).fetchnumpy()
+    nodes = con.execute("select count(*) from cluster_nodes").fetchone()[0]
+    graph = coo_matrix((np.ones(len(edges["l"]), dtype=np.int8), (edges["l"], edges["r"])), shape=(nodes, nodes))
+    _, labels = connected_components(graph, directed=False)
+    # the component's smallest node is its smallest unique_id
+    smallest = np.full(labels.max() + 1 if nodes else 0, nodes, dtype=np.int64)
+    np.minimum.at(smallest, labels, np.arange(nodes))
+    con.register("component_of_node", pa.table({"node": np.arange(nodes), "anchor": smallest[labels]}))
     con.execute(f"""
         create or replace temp table {output} as
-        select unique_id, min(unique_id) over (partition by cluster_id) as cluster_key
-        from {clustered.physical_name}
+        select n.unique_id, a.unique_id as cluster_key
+        from cluster_nodes n
+        join component_of_node c using (node)
+        join cluster_nodes a on a.node = c.anchor
     """)
-    clustered.drop_table_from_database_and_remove_from_cache()
+    con.unregister("component_of_node")
