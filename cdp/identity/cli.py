@@ -42,18 +42,24 @@ def evaluate(
 
     from cdp import settings
     from cdp.errors import CdpError
-    from cdp.identity.evaluate import score, write_report
+    from cdp.identity.evaluate import score, split_off_breakdown, write_report
     from cdp.identity.prepare import prepare_matching_table
     from cdp.identity.warehouse import INPUT_TABLES, load_tables
 
     if not truth.exists():
         raise CdpError(f"{truth}: truth file not found")
-    tables = {"resolution": "marts.customer_identities"}
+    warehouse = settings.warehouse_path()
     try:
-        con = load_tables(settings.warehouse_path(), tables | (INPUT_TABLES if report else {}))
+        con = load_tables(warehouse, {"resolution": "marts.customer_identities"})
     except CdpError:
-        con = load_tables(settings.warehouse_path(), {"resolution": "identity.record_customers"}
-                          | (INPUT_TABLES if report else {}))
+        con = load_tables(warehouse, {"resolution": "identity.record_customers"})
+    try:  # the inputs say why records were missed, and the report's charts need them
+        load_tables(warehouse, INPUT_TABLES, con)
+        has_inputs = True
+    except CdpError:
+        if report:
+            raise
+        has_inputs = False
     try:
         con.execute("create table truth as select * from read_parquet(?)", [str(truth)])
     except Exception as error:  # duckdb raises several kinds for unreadable files
@@ -62,6 +68,8 @@ def evaluate(
     if missing:
         raise CdpError(f"{truth}: column(s) {', '.join(sorted(missing))} missing")
     figures = score(con, "resolution", "truth")
+    if has_inputs:
+        figures |= split_off_breakdown(con, "resolution", "truth")
     typer.echo(json.dumps(figures, indent=2))
     if report:
         prepare_matching_table(con)

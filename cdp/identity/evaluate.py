@@ -54,6 +54,86 @@ def score(con: duckdb.DuckDBPyConnection, resolution: str, truth: str) -> dict:
     return figures
 
 
+# Why a person's records sit apart from their main customer id (the id holding most of
+# their records). Each split-off group (one person, one other customer id) gets the first
+# kind that fits; the first three leave nothing a resolver may link by.
+SPLIT_OFF_KINDS = {
+    "household_email": "carries an email (or its hash) that records of several persons use",
+    "nothing_to_link_by": "no email, phone, name or address: anonymous ids or a card never shown with any",
+    "name_elsewhere": "a name and a postcode or address that none of the person's main records has",
+    "name_and_place": "a name and a postcode or address that the person's main records have",
+    "other_email_or_phone": "an email or phone that none of the person's main records has",
+    "other": "anything else",
+}
+UNLINKABLE_KINDS = ("household_email", "nothing_to_link_by", "name_elsewhere")
+
+
+def split_off_breakdown(con: duckdb.DuckDBPyConnection, resolution: str, truth: str) -> dict:
+    """Split-off groups by kind, and the share of persons under one id once the unlinkable kinds are set aside.
+
+    Needs `identity_inputs` (the identity contract columns) next to the resolution and truth.
+    """
+    rows = con.execute(f"""
+        with records as (
+            select r.customer_id, t.person_id, i.*
+            from {resolution} r
+            join {truth} t on r.source = t.source and cast(r.source_record_id as varchar) = cast(t.source_record_id as varchar)
+            join identity_inputs i on i.source = r.source and cast(i.source_record_id as varchar) = cast(r.source_record_id as varchar)
+        ),
+        keyed as (
+            select *, lower(trim(email)) as email_norm,
+                   coalesce(lower(email_sha256), sha256(lower(trim(email)))) as email_hash,
+                   upper(replace(postcode, ' ', '')) as postcode_norm, lower(address) as address_norm
+            from records
+        ),
+        shared_hashes as (select email_hash from keyed where email_hash is not null group by all having count(distinct person_id) > 1),
+        main as (
+            select person_id, arg_max(customer_id, n) as main_id
+            from (select person_id, customer_id, count(*) as n from keyed group by all) group by all
+        ),
+        main_values as (
+            select k.person_id, list(distinct k.email_hash) as hashes, list(distinct k.phone) as phones,
+                   list(distinct k.postcode_norm) as postcodes, list(distinct k.address_norm) as addresses
+            from keyed k join main m on m.person_id = k.person_id and m.main_id = k.customer_id group by all
+        ),
+        groups as (
+            select k.person_id, k.customer_id, count(*) as records,
+                   bool_or(k.email_hash in (select email_hash from shared_hashes)) as household_email,
+                   bool_or(k.email_hash is not null or k.phone is not null) as has_contact,
+                   bool_or(list_contains(v.hashes, k.email_hash) or list_contains(v.phones, k.phone)) as contact_in_main,
+                   bool_or(k.first_name is not null or k.last_name is not null) as has_name,
+                   bool_or(k.postcode_norm is not null or k.address_norm is not null) as has_place,
+                   bool_or(list_contains(v.postcodes, k.postcode_norm) or list_contains(v.addresses, k.address_norm)) as place_in_main
+            from keyed k join main m using (person_id) left join main_values v using (person_id)
+            where k.customer_id <> m.main_id
+            group by all
+        ),
+        kinds as (
+            select person_id, records,
+                case when household_email then 'household_email'
+                     when not has_contact and not has_name and not has_place then 'nothing_to_link_by'
+                     when not has_contact and has_name and not coalesce(place_in_main, false) then 'name_elsewhere'
+                     when not has_contact and has_name then 'name_and_place'
+                     when has_contact and not coalesce(contact_in_main, false) then 'other_email_or_phone'
+                     else 'other' end as kind
+            from groups
+        )
+        select kind, count(*) as groups, sum(records) as records, count(distinct person_id) as persons,
+               (select count(distinct person_id) from kinds where kind not in {UNLINKABLE_KINDS}) as persons_split_linkable,
+               (select count(distinct person_id) from records) as persons_total
+        from kinds group by all order by records desc
+    """).fetchall()
+    persons_total = rows[0][5] if rows else 0
+    persons_split_linkable = rows[0][4] if rows else 0
+    return {
+        "split_off": {kind: {"groups": groups, "records": int(records), "persons": persons, "means": SPLIT_OFF_KINDS[kind]}
+                      for kind, groups, records, persons, *_ in rows},
+        "unlinkable_kinds": list(UNLINKABLE_KINDS),
+        "share_persons_under_one_id_unless_unlinkable":
+            1 - persons_split_linkable / persons_total if persons_total else 1.0,
+    }
+
+
 def write_report(con: duckdb.DuckDBPyConnection, figures: dict, report_dir: Path, waterfall_pairs: int = 5) -> list[Path]:
     """figures.json plus Splink's match weights chart and a waterfall for a few pairs.
 

@@ -20,17 +20,18 @@ INPUT_TABLES = {
 }
 
 
-def load_tables(warehouse: Path, tables: dict[str, str]) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection holding `name -> schema.table` copied from the warehouse."""
+def load_tables(warehouse: Path, tables: dict[str, str], con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection (new, or `con`) holding `name -> schema.table` copied from the warehouse."""
     if not warehouse.exists():
         raise CdpError(f"{warehouse}: warehouse not found (run `cdp ingest` and `cdp build` first, or set CDP_WAREHOUSE)")
-    con = duckdb.connect()
+    con = con or duckdb.connect()
     quoted = str(warehouse).replace("'", "''")
     con.execute(f"attach '{quoted}' as wh (read_only)")
     for name, qualified in tables.items():
         try:
             con.execute(f"create table {name} as select * from wh.{qualified}")
         except duckdb.CatalogException as error:
+            con.execute("detach wh")
             raise CdpError(f"{warehouse}: table {qualified} is missing (run `cdp build`): {error}") from error
     con.execute("detach wh")
     return con

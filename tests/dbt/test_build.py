@@ -167,3 +167,19 @@ def test_date_vars_are_passed_to_dbt(empty_warehouse):
 
     with pytest.raises(CdpError, match="stg_web__events"):
         build(select=["stg_web__events"], vars_="{as_of: 2026-01-10}")
+
+
+def test_resolution_meets_accuracy_floors_against_the_truth(built_warehouse):
+    """Floors, not exact figures: bench/results/identity.md has the 20,000-person ones."""
+    from cdp.identity.evaluate import score, split_off_breakdown
+    from cdp.identity.warehouse import load_tables
+
+    con = load_tables(built_warehouse.path, {"resolution": "marts.customer_identities",
+                                             "identity_inputs": "identity.identity_inputs"})
+    con.execute("create table truth as select * from read_parquet(?)", [str(built_warehouse.universe / "truth.parquet")])
+    figures = score(con, "resolution", "truth") | split_off_breakdown(con, "resolution", "truth")
+    assert figures["truth_records_unresolved"] == 0
+    assert figures["pairwise_precision"] >= 0.99, figures
+    assert figures["pairwise_recall"] >= 0.97, figures
+    assert figures["share_customers_mixed"] <= 0.01, figures
+    assert figures["share_persons_under_one_id_unless_unlinkable"] >= 0.98, figures
