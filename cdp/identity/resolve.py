@@ -189,30 +189,18 @@ def components(con: duckdb.DuckDBPyConnection, links_table: str, output: str) ->
     (Splink's own clustering iterates SQL joins until labels settle, which costs more
     than the prediction on a large graph); the same components either way.
     """
+    import pyarrow.compute as pc
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    con.execute("""
-        create or replace temp table cluster_nodes as
-        select unique_id, (row_number() over (order by unique_id) - 1)::bigint as node from matching
-    """)
-    edges = con.execute(f"""
-        select l.node as l, r.node as r from {links_table} e
-        join cluster_nodes l on l.unique_id = e.unique_id_l
-        join cluster_nodes r on r.unique_id = e.unique_id_r
-    """).fetchnumpy()
-    nodes = con.execute("select count(*) from cluster_nodes").fetchone()[0]
-    graph = coo_matrix((np.ones(len(edges["l"]), dtype=np.int8), (edges["l"], edges["r"])), shape=(nodes, nodes))
+    nodes = con.execute("select unique_id from matching order by unique_id").arrow().read_all().column(0).combine_chunks()
+    links = con.execute(f"select unique_id_l, unique_id_r from {links_table}").arrow().read_all()
+    left, right = (pc.index_in(links.column(end), value_set=nodes).to_numpy() for end in ("unique_id_l", "unique_id_r"))
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(len(nodes), len(nodes)))
     _, labels = connected_components(graph, directed=False)
-    # the component's smallest node is its smallest unique_id
-    smallest = np.full(labels.max() + 1 if nodes else 0, nodes, dtype=np.int64)
-    np.minimum.at(smallest, labels, np.arange(nodes))
-    con.register("component_of_node", pa.table({"node": np.arange(nodes), "anchor": smallest[labels]}))
-    con.execute(f"""
-        create or replace temp table {output} as
-        select n.unique_id, a.unique_id as cluster_key
-        from cluster_nodes n
-        join component_of_node c using (node)
-        join cluster_nodes a on a.node = c.anchor
-    """)
-    con.unregister("component_of_node")
+    # a component's smallest node number is its smallest unique_id
+    smallest = np.full(labels.max() + 1 if len(nodes) else 0, len(nodes), dtype=np.int64)
+    np.minimum.at(smallest, labels, np.arange(len(nodes)))
+    con.register("component_keys", pa.table({"unique_id": nodes, "cluster_key": nodes.take(smallest[labels])}))
+    con.execute(f"create or replace temp table {output} as select * from component_keys")
+    con.unregister("component_keys")
