@@ -55,6 +55,20 @@ def build_deterministic_links(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"insert into deterministic_links {_email_typo_links()}")
 
 
+def _email_blocks() -> str:
+    """SQL over `keys`: each address under its prefix and suffix of k = (L - 1) // 2 and
+    (L - 2) // 2 characters of its local part (L = its length; one k when L is even)."""
+    parts = []
+    for side in ("left", "right"):
+        for shorten, only_odd in ((1, False), (2, True)):
+            k = f"(len(local) - {shorten}) // 2"
+            parts.append(
+                f"select email_key, records, local, domain, '{side}' || {k} as block, {side}(local, {k}) as part"
+                f" from keys{' where len(local) % 2 = 1' if only_odd else ''}"
+            )
+    return " union all ".join(parts)
+
+
 def _email_typo_links() -> str:
     """SQL: link a record whose email was seen once to the one address a keystroke away.
 
@@ -73,21 +87,12 @@ def _email_typo_links() -> str:
             from email_groups where not hashed_only group by all
             having len(split_part(email_key, '@', 1)) >= {TYPO_MIN_LOCAL_LENGTH}
         ),
-        blocks as (
-            select email_key, domain, side, k,
-                   case when side = 'prefix' then left(local, k) else right(local, k) end as part
-            from keys,
-                 unnest(['prefix', 'suffix']) as s(side),
-                 unnest([(len(local) - 1) // 2, (len(local) - 2) // 2]) as w(k)
-        ),
-        typo_blocks as (select * from blocks where email_key in (select email_key from keys where records = 1)),
+        blocks as ({_email_blocks()}),
         one_edit as (
-            select distinct a.email_key as key_a, b.email_key as key_b, kb.records as records_b
-            from typo_blocks a join blocks b using (domain, side, k, part)
-            join keys ka on ka.email_key = a.email_key
-            join keys kb on kb.email_key = b.email_key
-            where ka.records = 1 and a.email_key <> b.email_key and abs(len(ka.local) - len(kb.local)) <= 1
-              and damerau_levenshtein(ka.local, kb.local) = 1
+            select distinct a.email_key as key_a, b.email_key as key_b, b.records as records_b
+            from blocks a join blocks b using (domain, block, part)
+            where a.records = 1 and a.email_key <> b.email_key and abs(len(a.local) - len(b.local)) <= 1
+              and damerau_levenshtein(a.local, b.local) = 1
         ),
         lonely as (select key_a from one_edit group by all having count(*) = 1),
         unique_pairs as (
@@ -95,12 +100,16 @@ def _email_typo_links() -> str:
             where key_a in (select key_a from lonely)
               and (records_b > 1 or key_b in (select key_a from lonely))
         ),
-        named as (select email_key, first_name, last_name, first_name_forms from matching where first_name is not null)
+        named as (
+            select email_key, first_name, last_name, first_name_forms from matching
+            where first_name is not null
+              and email_key in (select typo_key from unique_pairs union all select real_key from unique_pairs)
+        )
         select min(r.unique_id) as unique_id_l, t.unique_id as unique_id_r, 'email_typo' as link_rule,
                1.0::double as match_probability
         from unique_pairs p
-        join matching t on t.email_key = p.typo_key
-        join matching r on r.email_key = p.real_key
+        join email_groups t on t.email_key = p.typo_key
+        join email_groups r on r.email_key = p.real_key
         where not exists (
             select 1 from named a join named b on a.email_key = p.typo_key and b.email_key = p.real_key
             where {clearly_different_first_names('a', 'b')}

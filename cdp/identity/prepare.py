@@ -160,15 +160,15 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         create or replace table usable_strong_ids as
         with typed as (  -- an empty frame from pandas arrives untyped
-            select cast(source as varchar) || ':' || cast(source_record_id as varchar) as unique_id,
+            select cast(source as varchar) as source, cast(source_record_id as varchar) as source_record_id,
                    lower(cast(id_type as varchar)) as id_type, trim(cast(id_value as varchar)) as id_value
             from identity_strong_ids
         ),
         usable as (
-            select * from typed
-            where id_value is not null and id_value <> ''
-              and lower(id_value) not in (select value from blocked where identifier_type = id_type)
+            select * from typed t
+            where id_value <> ''
+              and not exists (select 1 from blocked b where b.identifier_type = t.id_type and b.value = lower(t.id_value))
         )
-        select unique_id, id_type, min(id_value) as id_value
-        from usable group by all having count(distinct id_value) = 1
+        select source || ':' || source_record_id as unique_id, id_type, min(id_value) as id_value
+        from usable group by source, source_record_id, id_type having min(id_value) = max(id_value)
     """)

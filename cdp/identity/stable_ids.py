@@ -29,7 +29,7 @@ def assign_customer_ids(con: duckdb.DuckDBPyConnection, resolved_at) -> None:
     """`clusters (unique_id, cluster_key)` + `previous_assignment` -> `assignment`.
 
     `previous_assignment` has unique_id, customer_id, customer_since (may be empty).
-    `assignment` adds customer_id, customer_since and previous_customer_id per record.
+    `assignment` is `clusters` plus customer_id, customer_since and previous_customer_id.
     """
     con.execute("""
         create or replace temp table claims as
@@ -55,7 +55,7 @@ def assign_customer_ids(con: duckdb.DuckDBPyConnection, resolved_at) -> None:
     _resolve_id_collisions(con)
     con.execute("""
         create or replace table assignment as
-        select c.unique_id, i.customer_id, i.customer_since, p.customer_id as previous_customer_id
+        select c.*, i.customer_id, i.customer_since, p.customer_id as previous_customer_id
         from clusters c join cluster_ids i using (cluster_key)
         left join previous_assignment p using (unique_id)
     """)
