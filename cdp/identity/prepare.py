@@ -98,40 +98,29 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
     # email whose SHA-256 (of the lower/trimmed form, as partners hash it) they carry.
     con.execute(f"create or replace temp macro canonical_email(e) as {_CANONICAL_EMAIL}")
     con.execute("""
-        create or replace temp table email_keys as
-        with plain as (
-            select unique_id, email, canonical_email(email) as email_key
-            from cleaned where email is not null
-        ),
-        hash_to_key as (
-            select sha256(email) as email_sha256, min(email_key) as email_key from plain group by all
-        )
-        select unique_id, email_key from plain
-        union all
-        select c.unique_id, coalesce(h.email_key, 'sha256:' || c.email_sha256)
-        from cleaned c left join hash_to_key h using (email_sha256)
-        where c.email is null and c.email_sha256 is not null
+        create or replace temp table hash_to_key as
+        select sha256(email) as email_sha256, min(canonical_email(email)) as email_key
+        from (select distinct email from cleaned where email is not null) group by all
     """)
     con.execute("""
-        create or replace temp table named as
+        create or replace temp table name_families as
         -- a name's family: every name sharing a canonical name with it (bob -> robert, rob, robbie)
         with pairs as (
             select distinct lower(trim(nickname)) as name, lower(trim(canonical_name)) as canonical from nicknames
             union select distinct lower(trim(canonical_name)), lower(trim(canonical_name)) from nicknames
-        ),
-        families as (
-            select a.name as first_name, list(distinct b.name) as family
-            from pairs a join pairs b using (canonical) group by all
-        ),
-        forms as (  -- once per distinct name, not per record
-            select first_name, list_distinct([first_name] || coalesce(f.family, []::varchar[])) as first_name_forms
-            from (select distinct first_name from cleaned where first_name is not null)
-            left join families f using (first_name)
         )
-        select c.*, k.email_key, f.first_name_forms
+        select a.name as first_name, list(distinct b.name) as family
+        from pairs a join pairs b using (canonical) group by all
+    """)
+    con.execute("""
+        create or replace temp table named as
+        select c.*,
+            case when c.email is not null then canonical_email(c.email)
+                 when c.email_sha256 is not null then coalesce(h.email_key, 'sha256:' || c.email_sha256) end as email_key,
+            case when c.first_name is not null then coalesce(f.family, [c.first_name]) end as first_name_forms
         from cleaned c
-        left join email_keys k using (unique_id)
-        left join forms f using (first_name)
+        left join hash_to_key h on h.email_sha256 = c.email_sha256
+        left join name_families f on f.first_name = c.first_name
     """)
     # Shared-household contacts: one email or phone used by people with clearly different
     # first names. The value alone must not link them, so it is kept out of linking.
