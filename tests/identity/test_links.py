@@ -118,3 +118,8 @@ def test_common_nicknames_of_the_four_locales_are_one_person_to_the_household_gu
                          dict(source="email", source_record_id="E1", email="x1234567@mail.nl"))
         result = resolve(inputs)
         assert customer_of(result, "S1") == customer_of(result, "C1") == customer_of(result, "E1"), nickname
+
+
+def test_no_records_resolve_to_no_customers(resolve):
+    result = resolve(records())
+    assert result.record_customers.empty and result.changelog.empty
