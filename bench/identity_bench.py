@@ -9,7 +9,7 @@ peak RSS), reading the same Parquet copy of the inputs:
   Splink prediction, connected components with the cap, stable ids, changelog);
 - `plain_splink`: Splink alone: load the records, predict with the same model JSON at
   the same threshold, cluster with Splink's connected components.
-Figures go to bench/results/identity_bench_<input>.json (and are printed).
+Figures go to bench/results/identity_bench_warehouse_<records>_records.json (or _synthetic_<persons>) (and are printed).
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def main() -> None:
         "ratio_wall": round(measured["identity"].wall_s / measured["plain_splink"].wall_s, 3),
         "ratio_peak_rss": round(measured["identity"].peak_rss_mb / measured["plain_splink"].peak_rss_mb, 3),
     }
-    label = f"warehouse_{args.warehouse.stem}" if args.warehouse else f"synthetic_{args.persons}"
+    label = f"warehouse_{records}_records" if args.warehouse else f"synthetic_{args.persons}"
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"identity_bench_{label}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

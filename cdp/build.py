@@ -79,10 +79,11 @@ def __getattr__(name: str) -> Any:
     from dbt.adapters.duckdb.plugins import BasePlugin
 
     class Plugin(BasePlugin):
-        """dbt-duckdb plugin: registers cdp's UDFs on every connection dbt opens."""
+        """dbt-duckdb plugin: registers cdp's UDFs on every connection dbt opens, and bounds its memory."""
 
         def configure_connection(self, conn: Any) -> None:
             register_udfs(conn)
+            conn.execute(f"set memory_limit = '{settings.duckdb_memory_limit()}'")
 
     globals()["Plugin"] = Plugin
     return Plugin

@@ -2,6 +2,7 @@
 
 CDP_WAREHOUSE   the DuckDB file (default: warehouse/cdp.duckdb under the working directory)
 CDP_DATA_DIR    the demo universe / source data folder (default: data/demo)
+CDP_DUCKDB_MEMORY_LIMIT  memory for each DuckDB instance the build opens (default: 40% of RAM)
 """
 
 from __future__ import annotations
@@ -26,6 +27,21 @@ def warehouse_path() -> Path:
 def data_dir() -> Path:
     """The folder holding the source files of the demo universe (or your own)."""
     return Path(os.environ.get("CDP_DATA_DIR", DEFAULT_DATA_DIR)).expanduser().resolve()
+
+
+# The build runs two DuckDB instances at once (dbt's warehouse connection and the identity
+# step's private one); each defaults to 80% of RAM, so together they could ask for more
+# than the machine has. 40% each keeps the pair under it; DuckDB spills to disk beyond.
+DUCKDB_MEMORY_SHARE = 0.4
+
+
+def duckdb_memory_limit() -> str:
+    """`memory_limit` for a DuckDB connection, e.g. '9600MB'."""
+    if os.environ.get("CDP_DUCKDB_MEMORY_LIMIT"):
+        return os.environ["CDP_DUCKDB_MEMORY_LIMIT"]
+    import psutil
+
+    return f"{int(psutil.virtual_memory().total * DUCKDB_MEMORY_SHARE / 2**20)}MB"
 
 
 def export_environment() -> None:

@@ -144,6 +144,8 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
             coalesce(n.phone in (select value from shared_phone), false) as phone_is_shared
         from named n
     """)
+    for step in ("cleaned", "named", "hash_to_key"):  # five million rows each at 1,000,000 persons
+        con.execute(f"drop table {step}")
     # A strong id is usable when not blocked and when the record carries only one value of
     # that type (a cookie seen with two user ids is a shared device: it links by neither).
     con.execute("""

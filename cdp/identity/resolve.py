@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from cdp import settings
 from cdp.identity.links import build_deterministic_links
 from cdp.identity.model import predict_links
 from cdp.identity.prepare import clearly_different_first_names, prepare_matching_table
@@ -56,7 +57,7 @@ def resolve_identities(
     inputs, strong_ids, blocked, nicknames, previous=None, *, threshold: float, max_cluster_size: int,
     model=None, run_id: str | None = None, resolved_at: datetime | None = None,
 ) -> Resolution:
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit()})
     tables = {"identity_inputs": inputs, "identity_strong_ids": strong_ids, "blocked_identifiers": blocked,
               "nicknames": nicknames, "previous_records": EMPTY_PREVIOUS if previous is None else previous}
     for name, frame in tables.items():
