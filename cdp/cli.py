@@ -38,6 +38,7 @@ def where() -> None:
     typer.echo(f"warehouse:  {settings.warehouse_path()}")
     typer.echo(f"data dir:   {settings.data_dir()}")
     typer.echo(f"dbt project: {settings.DBT_PROJECT_DIR}")
+    typer.echo(f"duckdb memory limit: {settings.duckdb_memory_limit()} per instance")
 
 
 def _register() -> None:

@@ -18,3 +18,17 @@ def test_unknown_command_is_a_clear_error_without_traceback():
     result = run_cdp("no-such-command")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
+
+
+def test_duckdb_memory_limit_defaults_to_a_share_of_ram_and_can_be_set(monkeypatch):
+    import duckdb
+    import psutil
+
+    from cdp import settings
+
+    monkeypatch.delenv("CDP_DUCKDB_MEMORY_LIMIT", raising=False)
+    default_mb = int(settings.duckdb_memory_limit().removesuffix("MB"))
+    assert default_mb == int(psutil.virtual_memory().total * settings.DUCKDB_MEMORY_SHARE / 2**20)
+    monkeypatch.setenv("CDP_DUCKDB_MEMORY_LIMIT", "3GB")
+    with duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit()}) as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0].startswith("2.7")  # 3 GB in GiB
