@@ -52,6 +52,17 @@
   and `postcode_pattern` (from the country_codes seed, null when unknown).
   Emits the matching forms, the display forms and the *_is_invalid flags.
 #}
+{#- The raw text columns person_identity_columns() reads. A source lacking some declares
+    only the ones it has: `{{ absent_identity_texts(present=['email_text']) }},` adds
+    the rest as typed nulls. -#}
+{% macro absent_identity_texts(present=[]) -%}
+    {%- for name in ['email_text', 'phone_text', 'first_name_text', 'last_name_text', 'date_of_birth_text',
+                     'address_text', 'postcode_text', 'city_text', 'country_text', 'postcode_pattern']
+        if name not in present %}
+        cast(null as {{ dbt.type_string() }}) as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {% macro person_identity_columns(email_sha256_text=none) -%}
         {%- set email = normalise_email('email_text') %}
         {%- set phone = phone_e164('phone_text', "coalesce(upper(trim(country_text)), '" ~ var('phone_regions') ~ "')") %}

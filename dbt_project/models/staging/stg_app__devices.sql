@@ -21,16 +21,7 @@ renamed as (
         device_id,
         user_id,
         os,
-        cast(null as {{ dbt.type_string() }}) as email_text,
-        cast(null as {{ dbt.type_string() }}) as phone_text,
-        cast(null as {{ dbt.type_string() }}) as first_name_text,
-        cast(null as {{ dbt.type_string() }}) as last_name_text,
-        cast(null as {{ dbt.type_string() }}) as date_of_birth_text,
-        cast(null as {{ dbt.type_string() }}) as address_text,
-        cast(null as {{ dbt.type_string() }}) as postcode_text,
-        cast(null as {{ dbt.type_string() }}) as city_text,
-        cast(null as {{ dbt.type_string() }}) as country_text,
-        cast(null as {{ dbt.type_string() }}) as postcode_pattern,
+        {{ absent_identity_texts(present=[]) }},
         first_seen_at,
         observed_at
     from devices

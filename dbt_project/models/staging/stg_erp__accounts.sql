@@ -39,11 +39,9 @@ renamed as (
     select
         accounts.account_number,
         accounts.billing_name,
-        cast(null as {{ dbt.type_string() }}) as email_text,
-        cast(null as {{ dbt.type_string() }}) as phone_text,
+        {{ absent_identity_texts(present=['first_name_text', 'last_name_text', 'address_text', 'postcode_text', 'city_text', 'country_text', 'postcode_pattern']) }},
         accounts.first_name_text,
         accounts.last_name_text,
-        cast(null as {{ dbt.type_string() }}) as date_of_birth_text,
         accounts.billing_address as address_text,
         accounts.billing_postcode as postcode_text,
         accounts.billing_city as city_text,

@@ -31,15 +31,9 @@ renamed as (
         revenue,
         email_text,
         phone_text,
-        cast(null as {{ dbt.type_string() }}) as first_name_text,
-        cast(null as {{ dbt.type_string() }}) as last_name_text,
-        cast(null as {{ dbt.type_string() }}) as date_of_birth_text,
-        cast(null as {{ dbt.type_string() }}) as address_text,
-        cast(null as {{ dbt.type_string() }}) as postcode_text,
-        cast(null as {{ dbt.type_string() }}) as city_text,
+        {{ absent_identity_texts(present=['email_text', 'phone_text', 'country_text']) }},
         -- a phone typed at the till is national to the store's country
         stores.country_code as country_text,
-        cast(null as {{ dbt.type_string() }}) as postcode_pattern,
         occurred_at
     from transactions
     left join stores on transactions.store_id = stores.store_id

@@ -22,15 +22,7 @@ renamed as (
         anonymous_id,
         user_id,
         email_text,
-        cast(null as {{ dbt.type_string() }}) as phone_text,
-        cast(null as {{ dbt.type_string() }}) as first_name_text,
-        cast(null as {{ dbt.type_string() }}) as last_name_text,
-        cast(null as {{ dbt.type_string() }}) as date_of_birth_text,
-        cast(null as {{ dbt.type_string() }}) as address_text,
-        cast(null as {{ dbt.type_string() }}) as postcode_text,
-        cast(null as {{ dbt.type_string() }}) as city_text,
-        cast(null as {{ dbt.type_string() }}) as country_text,
-        cast(null as {{ dbt.type_string() }}) as postcode_pattern,
+        {{ absent_identity_texts(present=['email_text']) }},
         first_seen_at,
         observed_at
     from visitors
