@@ -14,6 +14,11 @@ from __future__ import annotations
 
 import duckdb
 
+# The identity contract columns resolution reads (the display forms and observed_at are
+# for the golden record, not for matching; callers may pass only these).
+MATCHING_INPUT_COLUMNS = ("source", "source_record_id", "party", "email", "email_sha256", "phone", "first_name",
+                          "last_name", "date_of_birth", "address", "postcode", "city", "country")
+
 # A typo is one edit (a character dropped, doubled, swapped or replaced): names further
 # apart than this, across their nickname families, belong to two people.
 TYPO_EDITS = 1

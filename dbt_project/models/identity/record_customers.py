@@ -26,10 +26,11 @@ def previous_assignment(dbt, session):
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    from cdp.identity.prepare import MATCHING_INPUT_COLUMNS
     from cdp.identity.resolve import resolve_identities
 
     resolution = resolve_identities(
-        as_arrow(dbt.ref("identity_inputs")),
+        as_arrow(dbt.ref("identity_inputs").project(", ".join(MATCHING_INPUT_COLUMNS))),
         as_arrow(dbt.ref("identity_strong_ids")),
         as_arrow(dbt.ref("blocked_identifiers")),
         as_arrow(dbt.ref("nicknames")),
