@@ -8,6 +8,7 @@ CDP_DUCKDB_MEMORY_LIMIT  memory for each DuckDB instance the build opens (defaul
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,12 @@ DUCKDB_MEMORY_SHARE = 0.4
 def duckdb_memory_limit() -> str:
     """`memory_limit` for a DuckDB connection, e.g. '9600MB'."""
     if os.environ.get("CDP_DUCKDB_MEMORY_LIMIT"):
-        return os.environ["CDP_DUCKDB_MEMORY_LIMIT"]
+        value = os.environ["CDP_DUCKDB_MEMORY_LIMIT"].strip()
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, flags=re.IGNORECASE):
+            from cdp.errors import CdpError
+
+            raise CdpError(f"CDP_DUCKDB_MEMORY_LIMIT: {value!r} is not a memory size such as 6GB or 4096MB")
+        return value
     import psutil
 
     return f"{int(psutil.virtual_memory().total * DUCKDB_MEMORY_SHARE / 2**20)}MB"

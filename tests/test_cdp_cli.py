@@ -32,3 +32,12 @@ def test_duckdb_memory_limit_defaults_to_a_share_of_ram_and_can_be_set(monkeypat
     monkeypatch.setenv("CDP_DUCKDB_MEMORY_LIMIT", "3GB")
     with duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit()}) as con:
         assert con.execute("select current_setting('memory_limit')").fetchone()[0].startswith("2.7")  # 3 GB in GiB
+
+
+def test_a_bad_duckdb_memory_limit_is_one_clear_error():
+    import os
+
+    env = {**os.environ, "CDP_DUCKDB_MEMORY_LIMIT": "lots"}
+    result = subprocess.run([sys.executable, "-m", "cdp.cli", "where"], capture_output=True, text=True, env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: CDP_DUCKDB_MEMORY_LIMIT: 'lots' is not a memory size such as 6GB or 4096MB"

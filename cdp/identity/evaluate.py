@@ -73,7 +73,8 @@ def split_off_breakdown(con: duckdb.DuckDBPyConnection, resolution: str, truth: 
 
     Needs `identity_inputs` (the identity contract columns) next to the resolution and truth.
     """
-    rows = con.execute(f"""
+    con.execute(f"""
+        create or replace temp table split_off_kinds as
         with records as (
             select r.customer_id, t.person_id, i.*
             from {resolution} r
@@ -87,9 +88,10 @@ def split_off_breakdown(con: duckdb.DuckDBPyConnection, resolution: str, truth: 
             from records
         ),
         shared_hashes as (select email_hash from keyed where email_hash is not null group by all having count(distinct person_id) > 1),
-        main as (
-            select person_id, arg_max(customer_id, n) as main_id
-            from (select person_id, customer_id, count(*) as n from keyed group by all) group by all
+        main as (  -- the id holding most of the person's records (a tie: the smallest id)
+            select person_id, customer_id as main_id
+            from (select person_id, customer_id, count(*) as n from keyed group by all)
+            qualify row_number() over (partition by person_id order by n desc, customer_id) = 1
         ),
         main_values as (
             select k.person_id, list(distinct k.email_hash) as hashes, list(distinct k.phone) as phones,
@@ -118,16 +120,21 @@ def split_off_breakdown(con: duckdb.DuckDBPyConnection, resolution: str, truth: 
                      else 'other' end as kind
             from groups
         )
-        select kind, count(*) as groups, sum(records) as records, count(distinct person_id) as persons,
-               (select count(distinct person_id) from kinds where kind not in {UNLINKABLE_KINDS}) as persons_split_linkable,
-               (select count(distinct person_id) from records) as persons_total
-        from kinds group by all order by records desc
+        select * from kinds
+    """)
+    rows = con.execute("""
+        select kind, count(*) as groups, sum(records) as records, count(distinct person_id) as persons
+        from split_off_kinds group by all order by records desc
     """).fetchall()
-    persons_total = rows[0][5] if rows else 0
-    persons_split_linkable = rows[0][4] if rows else 0
+    persons_split_linkable = con.execute(
+        f"select count(distinct person_id) from split_off_kinds where kind not in {UNLINKABLE_KINDS}").fetchone()[0]
+    persons_total = con.execute(f"""
+        select count(distinct t.person_id) from {resolution} r
+        join {truth} t on r.source = t.source and cast(r.source_record_id as varchar) = cast(t.source_record_id as varchar)
+    """).fetchone()[0]
     return {
         "split_off": {kind: {"groups": groups, "records": int(records), "persons": persons, "means": SPLIT_OFF_KINDS[kind]}
-                      for kind, groups, records, persons, *_ in rows},
+                      for kind, groups, records, persons in rows},
         "unlinkable_kinds": list(UNLINKABLE_KINDS),
         "share_persons_under_one_id_unless_unlinkable":
             1 - persons_split_linkable / persons_total if persons_total else 1.0,
