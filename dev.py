@@ -40,8 +40,18 @@ def ensure_environment() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("cdp: installing pinned packages (first time takes a minute) ...", flush=True)
     subprocess.run(
-        [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[test]"],
+        [
+            str(BIN / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-c",
+            str(ROOT / "constraints.txt"),
+            "-e",
+            f"{ROOT}[test]",
+        ],
         check=True,
     )
     STAMP.write_text(wanted)
@@ -54,10 +64,7 @@ def main(argv: list[str]) -> int:
     verb, rest = argv[0], argv[1:]
     ensure_environment()
     os.chdir(ROOT)
-    if verb == "run":
-        command = [str(BIN / "cdp"), "run", *rest]
-    else:
-        command = [str(BIN / "python"), "-m", "pytest", *rest]
+    command = [str(BIN / "cdp"), "run", *rest] if verb == "run" else [str(BIN / "python"), "-m", "pytest", *rest]
     return subprocess.run(command).returncode
 
 

@@ -10,7 +10,9 @@ import typer
 def bench(
     persons: int = typer.Option(10_000, "--persons", min=50, help="Size of the demo universe."),
     seed: int = typer.Option(42, "--seed", help="Seed of the demo universe."),
-    fresh: bool = typer.Option(False, "--fresh", help="Generate the universe again instead of reusing bench/work/<persons>/."),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Generate the universe again instead of reusing bench/work/<persons>/."
+    ),
     work_dir: Path = typer.Option(None, "--work-dir", help="Where universes and runs live; default bench/work."),
     results_dir: Path = typer.Option(None, "--results-dir", help="Where results go; default bench/results."),
 ) -> None:

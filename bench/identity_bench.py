@@ -85,8 +85,11 @@ def run_plain_splink(folder: Path) -> None:
     linker = Linker(records, MODEL_PATH, log_level=logging.WARNING)
     predictions = linker.inference.predict(threshold_match_probability=THRESHOLD, warning_mode="never")
     clusters = cluster_pairwise_predictions_at_threshold(
-        db_api.register(con.table("records").select("unique_id")), predictions, db_api=db_api,
-        node_id_column_name="unique_id")
+        db_api.register(con.table("records").select("unique_id")),
+        predictions,
+        db_api=db_api,
+        node_id_column_name="unique_id",
+    )
     count = con.execute(f"select count(distinct cluster_id) from {clusters.physical_name}").fetchone()[0]
     print(f"clusters: {count}")
 
@@ -108,8 +111,11 @@ def main() -> None:
         folder = Path(tmp)
         records = write_inputs(folder, args.warehouse, args.persons)
         measured = {
-            stage: run_measured(stage, [sys.executable, __file__, "--stage", stage, "--inputs", str(folder)],
-                                log_path=folder / f"{stage}.log")
+            stage: run_measured(
+                stage,
+                [sys.executable, __file__, "--stage", stage, "--inputs", str(folder)],
+                log_path=folder / f"{stage}.log",
+            )
             for stage in ("plain_splink", "identity")
         }
         for stage, m in measured.items():
@@ -117,7 +123,9 @@ def main() -> None:
                 sys.exit(f"{stage} failed:\n" + (folder / f"{stage}.log").read_text()[-3000:])
     result = {
         "input": str(args.warehouse) if args.warehouse else f"synthetic, {args.persons} persons",
-        "records": records, "threshold": THRESHOLD, "machine": f"{platform.machine()}, {platform.python_version()}",
+        "records": records,
+        "threshold": THRESHOLD,
+        "machine": f"{platform.machine()}, {platform.python_version()}",
         "stages": {stage: m.as_dict() for stage, m in measured.items()},
         "ratio_wall": round(measured["identity"].wall_s / measured["plain_splink"].wall_s, 3),
         "ratio_peak_rss": round(measured["identity"].peak_rss_mb / measured["plain_splink"].peak_rss_mb, 3),

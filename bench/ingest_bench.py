@@ -37,12 +37,21 @@ TARGET_RATIO = 3.0
 def measure_source(name: str, data_dir: Path, scratch: Path) -> dict:
     ours_warehouse, native_warehouse = scratch / f"ours-{name}.duckdb", scratch / f"native-{name}.duckdb"
     child = [sys.executable, "-m", "bench.ingest_bench", "--data-dir", str(data_dir)]
-    ours = run_measured(f"ingest {name}", [*child, "--child", "ingest", name, str(ours_warehouse)],
-                        log_path=scratch / f"ingest-{name}.log")
-    native = run_measured(f"native {name}", [*child, "--child", "native", name, str(native_warehouse)],
-                          log_path=scratch / f"native-{name}.log")
-    again = run_measured(f"re-ingest {name}", [*child, "--child", "ingest", name, str(ours_warehouse)],
-                         log_path=scratch / f"reingest-{name}.log")
+    ours = run_measured(
+        f"ingest {name}",
+        [*child, "--child", "ingest", name, str(ours_warehouse)],
+        log_path=scratch / f"ingest-{name}.log",
+    )
+    native = run_measured(
+        f"native {name}",
+        [*child, "--child", "native", name, str(native_warehouse)],
+        log_path=scratch / f"native-{name}.log",
+    )
+    again = run_measured(
+        f"re-ingest {name}",
+        [*child, "--child", "ingest", name, str(ours_warehouse)],
+        log_path=scratch / f"reingest-{name}.log",
+    )
     for measured in (ours, native, again):
         if measured.returncode != 0:
             raise SystemExit(f"{measured.stage} failed; see the logs in {scratch}")
@@ -155,7 +164,10 @@ def main() -> None:
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     imports = [sys.executable, "-c", "import dlt, duckdb, pyarrow, ingest.runner, ingest.files"]
-    import_baseline = {**run_measured("imports", imports).as_dict(), "command": "python -c 'import dlt, duckdb, pyarrow, ingest.runner, ingest.files'"}
+    import_baseline = {
+        **run_measured("imports", imports).as_dict(),
+        "command": "python -c 'import dlt, duckdb, pyarrow, ingest.runner, ingest.files'",
+    }
     sources = []
     for name in names:
         print(f"{name} ...", flush=True)

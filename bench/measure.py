@@ -13,6 +13,7 @@ parent's resident size, so a big parent would put a floor under every figure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -61,10 +62,8 @@ class _TreeMemorySampler(threading.Thread):
         except psutil.Error:
             return 0
         for process in processes:
-            try:
+            with contextlib.suppress(psutil.Error):  # ended between listing and reading: its peak is in wait4's figure
                 total += process.memory_info().rss
-            except psutil.Error:
-                pass  # ended between listing and reading: its peak is in wait4's figure
         return total
 
     def stop(self) -> None:
@@ -89,8 +88,7 @@ def run_measured(
 
     Output goes to `log_path` (so a failed stage can be read afterwards), not to the terminal.
     """
-    log = open(log_path, "w") if log_path else subprocess.DEVNULL
-    try:
+    with open(log_path, "w") if log_path else contextlib.nullcontext(subprocess.DEVNULL) as log:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
         sampler = _TreeMemorySampler(process.pid)
@@ -99,9 +97,6 @@ def run_measured(
         wall_s = time.perf_counter() - started
         sampler.stop()
         process.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
-    finally:
-        if log_path:
-            log.close()
     return Measurement(
         stage=stage,
         wall_s=wall_s,

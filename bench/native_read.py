@@ -33,8 +33,14 @@ READERS = {
     "csv": "read_csv({files}, all_varchar = true)",
     "parquet": "read_parquet({files}, union_by_name = true)",
 }
-DUCKDB_TYPES = {"text": "varchar", "bigint": "bigint", "double": "double", "boolean": "boolean",
-                "date": "date", "timestamp": "timestamp"}
+DUCKDB_TYPES = {
+    "text": "varchar",
+    "bigint": "bigint",
+    "double": "double",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+}
 
 
 def _sql_list(paths: list[str]) -> str:
@@ -57,7 +63,9 @@ def read_files_source(connection, name: str, spec: FilesSource, data_dir: Path) 
             continue
         target = f"native_{name}.{table}"
         reader = READERS[table_spec.format].format(files=_sql_list(files))
-        connection.execute(f"create or replace table {target} as select {_declared_types(table_spec.columns)} from {reader}")
+        connection.execute(
+            f"create or replace table {target} as select {_declared_types(table_spec.columns)} from {reader}"
+        )
         rows[target] = connection.execute(f"select count(*) from {target}").fetchone()[0]
     return rows
 
@@ -69,7 +77,7 @@ def read_sqlite_source(connection, name: str, spec: SqlSource, data_dir: Path) -
         for table in spec.tables:
             cursor = source.execute(f'select * from "{table}"')
             columns = [column[0] for column in cursor.description]
-            arrow = pa.Table.from_pylist([dict(zip(columns, row)) for row in cursor.fetchall()])
+            arrow = pa.Table.from_pylist([dict(zip(columns, row, strict=True)) for row in cursor.fetchall()])
             target = f"native_{name}.{table}"
             connection.register("sqlite_rows", arrow)
             connection.execute(f"create or replace table {target} as select * from sqlite_rows")

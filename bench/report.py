@@ -24,7 +24,11 @@ def _stage_rows(result: dict) -> list[str]:
     totals = ["**pipeline total**"]
     for run in ("full_run", "next_day_run"):
         total = result[run]["total"]
-        totals += [f"**{_number(total['wall_s'])}**", f"**{_number(total['cpu_s'])}**", f"**{_number(total['peak_rss_mb'], 0)}**"]
+        totals += [
+            f"**{_number(total['wall_s'])}**",
+            f"**{_number(total['cpu_s'])}**",
+            f"**{_number(total['peak_rss_mb'], 0)}**",
+        ]
     rows.append("| " + " | ".join(totals) + " |")
     return rows
 
@@ -44,7 +48,9 @@ def _comparison_rows(result: dict) -> list[str]:
 
 def _accuracy_rows(result: dict) -> list[str]:
     accuracy = result.get("identity_accuracy") or {}
-    return [f"| {key} | {_number(value, 4)} |" for key, value in accuracy.items() if not isinstance(value, (dict, list))]
+    return [
+        f"| {key} | {_number(value, 4)} |" for key, value in accuracy.items() if not isinstance(value, (dict, list))
+    ]
 
 
 def to_markdown(result: dict) -> str:

@@ -27,7 +27,7 @@ import platform
 import shutil
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -110,8 +110,16 @@ def dbt_build(*selectors: str) -> list[str]:
     (cautious), so a segment's relationship test to customer_360 waits for the segments."""
     project = str(settings.DBT_PROJECT_DIR)
     return [
-        DBT, "build", "--project-dir", project, "--profiles-dir", project,
-        "--indirect-selection", "cautious", "--select", *selectors,
+        DBT,
+        "build",
+        "--project-dir",
+        project,
+        "--profiles-dir",
+        project,
+        "--indirect-selection",
+        "cautious",
+        "--select",
+        *selectors,
     ]
 
 
@@ -173,7 +181,8 @@ def ensure_universe(workspace: Workspace, persons: int, seed: int, fresh: bool) 
     shutil.rmtree(workspace.universe, ignore_errors=True)
     workspace.run.mkdir(parents=True, exist_ok=True)
     generate = run_stage(
-        workspace, "generate",
+        workspace,
+        "generate",
         cdp_command("generate", "--persons", str(persons), "--seed", str(seed), "--out", str(workspace.universe)),
     )
     cost = {**generate.as_dict(), "seed": seed, "generator_version": generator_version()}
@@ -211,7 +220,7 @@ def identity_accuracy(workspace: Workspace) -> dict:
     truth = workspace.data / "truth.parquet"
     run_stage(workspace, "identity evaluate", cdp_command("identity", "evaluate", "--truth", str(truth)))
     printed = workspace.log_for("identity evaluate").read_text()
-    return json.loads(printed[printed.index("{"): printed.rindex("}") + 1])
+    return json.loads(printed[printed.index("{") : printed.rindex("}") + 1])
 
 
 def identity_vs_plain_splink(workspace: Workspace) -> dict[str, Measurement]:
@@ -221,13 +230,23 @@ def identity_vs_plain_splink(workspace: Workspace) -> dict[str, Measurement]:
     so this one stays small: a child's peak RSS as the kernel reports it starts from its parent's)."""
     inputs = workspace.run / "identity_inputs"
     inputs.mkdir(parents=True, exist_ok=True)
-    run_stage(workspace, "identity bench: copy inputs", [
-        PYTHON, "-c", "import sys; from pathlib import Path; from bench.identity_bench import write_inputs; "
-        "write_inputs(Path(sys.argv[1]), Path(sys.argv[2]), 0)", str(inputs), str(workspace.warehouse),
-    ])
+    run_stage(
+        workspace,
+        "identity bench: copy inputs",
+        [
+            PYTHON,
+            "-c",
+            "import sys; from pathlib import Path; from bench.identity_bench import write_inputs; "
+            "write_inputs(Path(sys.argv[1]), Path(sys.argv[2]), 0)",
+            str(inputs),
+            str(workspace.warehouse),
+        ],
+    )
     script = str(BENCH_DIR / "identity_bench.py")
     return {
-        stage: run_stage(workspace, f"identity bench: {stage}", [PYTHON, script, "--stage", stage, "--inputs", str(inputs)])
+        stage: run_stage(
+            workspace, f"identity bench: {stage}", [PYTHON, script, "--stage", stage, "--inputs", str(inputs)]
+        )
         for stage in ("plain_splink", "identity")
     }
 
@@ -255,7 +274,9 @@ def machine() -> dict:
     cpu_model = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
         cpu_model = names[0] if names else cpu_model
     return {
         "cpu_count": psutil.cpu_count(logical=True),
@@ -277,7 +298,7 @@ def run_bench(
     command: str = "",
 ) -> dict:
     """Run the whole benchmark at one scale; write bench_<persons>.json and .md; return the result."""
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     workspace = Workspace(work_root.resolve() / str(persons))
     generate = ensure_universe(workspace, persons, seed, fresh)
     fresh_run_folder(workspace)
@@ -285,13 +306,24 @@ def run_bench(
     full = run_pipeline(workspace, "full")
     full_rows, last_full_load = raw_rows(workspace.warehouse)
     native = run_stage(
-        workspace, "native read",
-        [PYTHON, "-m", "bench.native_read", "--data-dir", str(workspace.data), "--warehouse", str(workspace.run / "native.duckdb")],
+        workspace,
+        "native read",
+        [
+            PYTHON,
+            "-m",
+            "bench.native_read",
+            "--data-dir",
+            str(workspace.data),
+            "--warehouse",
+            str(workspace.run / "native.duckdb"),
+        ],
     )
     identity_side_by_side = identity_vs_plain_splink(workspace)
     accuracy = identity_accuracy(workspace)
 
-    advance = run_stage(workspace, "generate next day", cdp_command("generate", "--advance", "--out", str(workspace.data)))
+    advance = run_stage(
+        workspace, "generate next day", cdp_command("generate", "--advance", "--out", str(workspace.data))
+    )
     next_day = run_pipeline(workspace, "next day")
     next_day_rows, _ = raw_rows(workspace.warehouse, after_load_id=last_full_load)
 
@@ -301,7 +333,7 @@ def run_bench(
         "seed": seed,
         "command": command or f"cdp bench --persons {persons}",
         "started_at": started_at.isoformat(timespec="seconds"),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "universe": {
             **_universe_facts(workspace.universe),
@@ -319,20 +351,27 @@ def run_bench(
         "side_by_side": {
             "ingest_vs_native_read": comparison(
                 "ingest vs DuckDB native read of the same files",
-                full_stages["ingest"], native.as_dict(), INGEST_VS_NATIVE_TARGET,
+                full_stages["ingest"],
+                native.as_dict(),
+                INGEST_VS_NATIVE_TARGET,
             ),
             "identity_vs_plain_splink": comparison(
                 "identity resolution vs plain Splink (same records, same model, each its own process)",
-                identity_side_by_side["identity"].as_dict(), identity_side_by_side["plain_splink"].as_dict(),
+                identity_side_by_side["identity"].as_dict(),
+                identity_side_by_side["plain_splink"].as_dict(),
                 IDENTITY_VS_SPLINK_TARGET,
             ),
             "identity_stage_vs_plain_splink": comparison(
                 "identity stage in dbt (inputs, resolution, tests) vs plain Splink",
-                full_stages["identity"], identity_side_by_side["plain_splink"].as_dict(),
+                full_stages["identity"],
+                identity_side_by_side["plain_splink"].as_dict(),
                 IDENTITY_VS_SPLINK_TARGET,
             ),
             "next_day_vs_full": comparison(
-                "next-day run vs full run", next_day["total"], full["total"], NEXT_DAY_VS_FULL_TARGET,
+                "next-day run vs full run",
+                next_day["total"],
+                full["total"],
+                NEXT_DAY_VS_FULL_TARGET,
             ),
         },
         "identity_accuracy": accuracy,

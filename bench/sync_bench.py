@@ -106,7 +106,9 @@ def bench_diff(rows: int) -> dict:
             con.execute("update segments.bench_segment set product_name = 'Changed' where hash(customer_id) % 100 < 5")
             con.execute("delete from segments.bench_segment where hash(customer_id) % 100 = 50")
             joiners = f"select 'N' || lpad(to_hex(i), 12, '0') as customer_id from range({rows // 100}) as t(i)"
-            con.execute(f"insert into segments.bench_segment select customer_id, customer_id || '@example.com', null, 'New', 'Product', null from ({joiners})")
+            con.execute(
+                f"insert into segments.bench_segment select customer_id, customer_id || '@example.com', null, 'New', 'Product', null from ({joiners})"
+            )
             con.execute(f"insert into marts.customer_360 select customer_id, true, true, false from ({joiners})")
             second_s, second_counts = timed_plan(con)
             acknowledge_plan(con)
@@ -172,7 +174,9 @@ def serve_receiver(rate: float, latency_s: float, port_queue, stop, stats_queue)
     port_queue.put(receiver.server.server_address[1])
     stop.wait()
     receiver.server.shutdown()
-    stats_queue.put({"accepted": receiver.accepted, "refused": receiver.refused, "first": receiver.first, "last": receiver.last})
+    stats_queue.put(
+        {"accepted": receiver.accepted, "refused": receiver.refused, "first": receiver.first, "last": receiver.last}
+    )
 
 
 def bench_rate(rate: float, seconds: float, latency_s: float, concurrency: int, batch: int = 10) -> dict:
@@ -185,7 +189,9 @@ def bench_rate(rate: float, seconds: float, latency_s: float, concurrency: int, 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.duckdb"
         build_warehouse(path, requests * batch)
-        spec = SPEC.model_copy(update={"config": {"url": url, "batch_size": batch, "rate_per_s": rate, "concurrency": concurrency}})
+        spec = SPEC.model_copy(
+            update={"config": {"url": url, "batch_size": batch, "rate_per_s": rate, "concurrency": concurrency}}
+        )
         result = run_sync(path, spec, env={"CDP_WEBHOOK_SECRET": "bench"}, policy=DeliveryPolicy(timeout_s=10))
     stop.set()
     stats = stats_queue.get(timeout=60)
@@ -233,23 +239,23 @@ def main() -> None:
     (RESULTS / "sync.md").write_text(
         f"""# Sync engine benchmark
 
-Command: `{figures['command']}` ({figures['machine']}, {figures['measured_at']};
-{figures['cpus']} CPUs, load average {figures['load_average_1m_at_start']} when it started: the machine was shared)
+Command: `{figures["command"]}` ({figures["machine"]}, {figures["measured_at"]};
+{figures["cpus"]} CPUs, load average {figures["load_average_1m_at_start"]} when it started: the machine was shared)
 
 | measure | value | aim |
 |---|---|---|
-| segment rows | {diff['rows']:,} | |
-| first diff (all adds) | {diff['first_diff_s']} s | |
-| second diff (5% changed, 1% left, 1% joined) | {diff['second_diff_s']} s | <= 10 s |
-| second diff plan | {diff['second_diff_counts']} | |
-| diff with no change | {diff['no_change_diff_s']} s, plan {diff['no_change_diff_counts']} | |
-| rate limit of the local server | {rate['rate_limit_per_s']:g} requests/s | |
-| requests accepted / refused (429) | {rate['requests_accepted']} / {rate['requests_refused_429']} | |
-| achieved | {rate['achieved_per_s']} requests/s over {rate['sending_s']} s of sending (run {rate['run_s']} s) | |
-| share of the allowed rate used | {rate['share_of_allowed']:.1%} | >= 90% |
-| engine ceiling: unlimited local server, no latency | {top['achieved_per_s']} requests/s ({top['rows_sent']:,} rows in batches of 10) | |
+| segment rows | {diff["rows"]:,} | |
+| first diff (all adds) | {diff["first_diff_s"]} s | |
+| second diff (5% changed, 1% left, 1% joined) | {diff["second_diff_s"]} s | <= 10 s |
+| second diff plan | {diff["second_diff_counts"]} | |
+| diff with no change | {diff["no_change_diff_s"]} s, plan {diff["no_change_diff_counts"]} | |
+| rate limit of the local server | {rate["rate_limit_per_s"]:g} requests/s | |
+| requests accepted / refused (429) | {rate["requests_accepted"]} / {rate["requests_refused_429"]} | |
+| achieved | {rate["achieved_per_s"]} requests/s over {rate["sending_s"]} s of sending (run {rate["run_s"]} s) | |
+| share of the allowed rate used | {rate["share_of_allowed"]:.1%} | >= 90% |
+| engine ceiling: unlimited local server, no latency | {top["achieved_per_s"]} requests/s ({top["rows_sent"]:,} rows in batches of 10) | |
 
-The server answers after {rate['server_latency_s']} s (as a remote API would) with {rate['concurrency']} requests in flight.
+The server answers after {rate["server_latency_s"]} s (as a remote API would) with {rate["concurrency"]} requests in flight.
 The ceiling is the engine's own cost per batch (preparing and signing it, committing its
 acknowledgement to the warehouse), measured on a machine shared with other work.
 """

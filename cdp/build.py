@@ -102,8 +102,10 @@ def run_dbt_build(
     settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
     args = [
         "build",
-        "--project-dir", str(settings.DBT_PROJECT_DIR),
-        "--profiles-dir", str(settings.DBT_PROJECT_DIR),
+        "--project-dir",
+        str(settings.DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(settings.DBT_PROJECT_DIR),
     ]
     for selector in select or []:
         args += ["--select", selector]
@@ -158,9 +160,11 @@ def node_label(node: Any) -> str:
 
 def build(
     select: Annotated[list[str] | None, typer.Option("--select", "-s", help="dbt node selection (repeatable)")] = None,
-    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models from scratch")] = False,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Rebuild incremental models from scratch")
+    ] = False,
     vars_: Annotated[
-        str | None, typer.Option("--vars", help='dbt vars as YAML/JSON, e.g. \'{as_of: "2026-01-10"}\'')
+        str | None, typer.Option("--vars", help="dbt vars as YAML/JSON, e.g. '{as_of: \"2026-01-10\"}'")
     ] = None,
 ) -> None:
     """Build the warehouse with dbt: staging, identity resolution, customer_360, segments (with tests)."""

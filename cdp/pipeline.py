@@ -84,7 +84,9 @@ class PipelineReport:
             segments.add_row(name, f"{size:,}")
         sends = table("activate", "destination", "rows sent", "failed")
         for destination in sorted(self.rows_sent.keys() | self.rows_failed.keys()):
-            sends.add_row(destination, f"{self.rows_sent.get(destination, 0):,}", f"{self.rows_failed.get(destination, 0):,}")
+            sends.add_row(
+                destination, f"{self.rows_sent.get(destination, 0):,}", f"{self.rows_failed.get(destination, 0):,}"
+            )
         sends.columns[0].footer, sends.columns[1].footer = "total", f"{sum(self.rows_sent.values()):,}"
         sends.columns[2].footer = f"{sum(self.rows_failed.values()):,}"
 
@@ -96,7 +98,8 @@ class PipelineReport:
             Columns([collect, segments, sends]),
             f"merge: {self.records:,} source records resolved into [bold]{self.customers:,}[/bold] customers; "
             f"{self.customer_ids_changed:,} records changed customer id",
-            "time: " + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in self.seconds.items())
+            "time: "
+            + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in self.seconds.items())
             + f" (total {sum(self.seconds.values()):.1f}s)",
         ]
         if self.syncs_skipped:
@@ -206,11 +209,16 @@ class StepProgress:
 
     def __init__(self, console: Console, total: int):
         self._progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} steps"),
             TimeElapsedColumn(),
             # bound to the stream of now, before stdout is sent to the run log
             console=Console(file=console.file, force_terminal=console.is_terminal),
-            transient=True, redirect_stdout=False, redirect_stderr=False,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
         self._task = self._progress.add_task("starting", total=total or None)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -11,8 +10,12 @@ import typer
 def run(
     persons: int = typer.Option(5_000, "--persons", help="Persons in the demo universe, when one must be generated."),
     seed: int = typer.Option(42, "--seed", help="Seed of the demo universe, when one must be generated."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Source data folder; default CDP_DATA_DIR (data/demo)."),
-    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="DuckDB file; default CDP_WAREHOUSE (warehouse/cdp.duckdb)."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Source data folder; default CDP_DATA_DIR (data/demo)."
+    ),
+    warehouse: Path | None = typer.Option(
+        None, "--warehouse", help="DuckDB file; default CDP_WAREHOUSE (warehouse/cdp.duckdb)."
+    ),
 ) -> None:
     """Run the whole nightly pipeline now, in-process: ingest -> dbt build (identity) -> syncs, then a summary.
 

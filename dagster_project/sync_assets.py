@@ -24,9 +24,7 @@ def sync_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["sync", name])
 
 
-def build_sync_assets(
-    manifest_path: Path, translator: DagsterDbtTranslator, *, pool: str
-) -> list[dg.AssetsDefinition]:
+def build_sync_assets(manifest_path: Path, translator: DagsterDbtTranslator, *, pool: str) -> list[dg.AssetsDefinition]:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     return [
         _sync_asset(spec, _segment_key(manifest, spec, translator), pool)

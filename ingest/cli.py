@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 
 def ingest(
-    source: Optional[list[str]] = typer.Option(
+    source: list[str] | None = typer.Option(
         None, "--source", "-s", help="Load only this source (repeatable); default: every enabled source."
     ),
-    config: Optional[Path] = typer.Option(None, "--config", help="Sources file; default ingest/sources.yml."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Source data folder; default CDP_DATA_DIR."),
+    config: Path | None = typer.Option(None, "--config", help="Sources file; default ingest/sources.yml."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Source data folder; default CDP_DATA_DIR."),
 ) -> None:
     """Load every source into raw_<source> in the warehouse: new files and changed rows only, bad rows quarantined."""
     import logging

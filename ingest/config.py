@@ -19,7 +19,7 @@ of the file when set (relative to the file's folder), else `cdp.settings.data_di
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -59,7 +59,7 @@ class TableBase(_Strict):
         return "append"
 
     @model_validator(mode="after")
-    def _merge_needs_a_key(self) -> "TableBase":
+    def _merge_needs_a_key(self) -> TableBase:
         if self.write_disposition == "merge" and not self.primary_key:
             raise ValueError("write_disposition merge needs a primary_key")
         return self
@@ -118,7 +118,7 @@ class RestSource(SourceBase):
     tables: dict[str, RestTable]
 
 
-Source = Annotated[Union[FilesSource, SqlSource, RestSource], Field(discriminator="kind")]
+Source = Annotated[FilesSource | SqlSource | RestSource, Field(discriminator="kind")]
 
 
 class IngestConfig(_Strict):

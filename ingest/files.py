@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dlt
 import fsspec
 import pyarrow as pa
-from dlt.extract.resource import with_hints
 from dlt.extract.hints import make_hints
+from dlt.extract.resource import with_hints
 
 from ingest.config import SCHEMA_CONTRACT, FilesSource, FileTable
 from ingest.readers import FileBytes, new_connection, read_batch
@@ -89,7 +89,9 @@ def list_files(location: str, pattern: str, data_dir: Path) -> list[SourceFile]:
     return found
 
 
-def files_source(name: str, spec: FilesSource, data_dir: Path, already_loaded: set[tuple[str, str]], stats: SourceStats):
+def files_source(
+    name: str, spec: FilesSource, data_dir: Path, already_loaded: set[tuple[str, str]], stats: SourceStats
+):
     """The dlt source for one `files` entry; `already_loaded` holds (table, source_file) pairs from the manifest."""
     location = location_of(name, spec, data_dir)
     tables = {table: list_files(location, table_spec.files, data_dir) for table, table_spec in spec.tables.items()}
@@ -126,7 +128,9 @@ def _table_resource(table: str, spec: FileTable, files: list[SourceFile], alread
                 yield with_hints(result.good, data_hints, create_table_variant=True)
             if result.quarantine.num_rows:
                 yield with_hints(result.quarantine, _side_table_hints(QUARANTINE_TABLE), create_table_variant=True)
-            yield with_hints(_manifest_rows(batch, table, result), _side_table_hints(MANIFEST_TABLE), create_table_variant=True)
+            yield with_hints(
+                _manifest_rows(batch, table, result), _side_table_hints(MANIFEST_TABLE), create_table_variant=True
+            )
         con.close()
 
     return rows
@@ -155,7 +159,7 @@ def _side_table_hints(table_name: str):
 
 
 def _manifest_rows(files: list[SourceFile], table: str, result) -> pa.Table:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = [
         {
             "source_file": file.name,
@@ -184,4 +188,3 @@ def _display_name(fs: fsspec.AbstractFileSystem, path: str, data_dir: Path) -> s
         except ValueError:
             return path
     return fs.unstrip_protocol(path)
-

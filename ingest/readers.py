@@ -20,12 +20,12 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401 (pa.compute)
+import pyarrow.compute
 import pyarrow.parquet as pq
 
 from ingest.config import FileTable
@@ -89,7 +89,7 @@ def new_connection() -> duckdb.DuckDBPyConnection:
 
 
 def quarantine_table(rows: list[dict], table_name: str) -> pa.Table:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return pa.Table.from_pylist(
         [{**row, "table_name": table_name, "quarantined_at": now} for row in rows], schema=QUARANTINE_SCHEMA
     )
@@ -114,8 +114,12 @@ def read_batch(con: duckdb.DuckDBPyConnection, files: list[FileBytes], table: st
     reader = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet}[spec.format]
     good, bad = reader(con, readable, table, spec, counts, problem) if readable else (None, _empty_quarantine())
     quarantine = _concat_quarantine(quarantine_table(problems, table), bad)
-    rows = quarantine.filter(quarantine["source_row"].is_valid()).group_by("source_file").aggregate([("source_file", "count")])
-    for name, quarantined in zip(rows["source_file"].to_pylist(), rows["source_file_count"].to_pylist()):
+    rows = (
+        quarantine.filter(quarantine["source_row"].is_valid())
+        .group_by("source_file")
+        .aggregate([("source_file", "count")])
+    )
+    for name, quarantined in zip(rows["source_file"].to_pylist(), rows["source_file_count"].to_pylist(), strict=True):
         counts[name].quarantined = quarantined
     if good is not None:
         good = with_row_ids(good)
@@ -192,12 +196,18 @@ def _read_jsonl(con, files: list[FileBytes], table: str, spec: FileTable, counts
         f"SELECT _source_file, _source_row, error FROM {rel} WHERE error IS NOT NULL ORDER BY _source_file, _source_row"
     ).fetchall()
     quarantined = [
-        {"source_file": name, "source_row": row, "field": None, "reason": error, "raw_record": splits[name].text_of(row)}
+        {
+            "source_file": name,
+            "source_row": row,
+            "field": None,
+            "reason": error,
+            "raw_record": splits[name].text_of(row),
+        }
         for name, row, error in bad_lines
     ]
     columns = _json_keys(con, rel)
     # every value as text (json_transform to VARCHAR keeps nested values as JSON text)
-    structure = _sql_string(json.dumps({c: "VARCHAR" for c in columns}))
+    structure = _sql_string(json.dumps(dict.fromkeys(columns, "VARCHAR")))
     values = ", ".join(f"v[{_sql_string(c)}] AS {_ident(c)}" for c in columns)
     con.execute(
         f"""CREATE TEMP VIEW {rel}_records AS
@@ -289,7 +299,7 @@ def _read_csv_group(con, files: list[FileBytes], table: str, spec: FileTable, co
                 if fs.exists(f"/{rel}_{index}.csv"):
                     fs.rm(f"/{rel}_{index}.csv")
         con.execute(f"DROP TABLE IF EXISTS {rel}_errors; DROP TABLE IF EXISTS {rel}_scans")
-    name_of = dict(zip(paths, (file.name for file in files)))
+    name_of = dict(zip(paths, (file.name for file in files), strict=True))
     good_per_path = dict(con.execute(f"SELECT _path, count(*) FROM {rel} GROUP BY _path").fetchall())
     rejected: dict[str, list[int]] = {}
     quarantined = []
@@ -298,11 +308,16 @@ def _read_csv_group(con, files: list[FileBytes], table: str, spec: FileTable, co
         name = name_of[path]
         rejected.setdefault(name, []).append(line)
         quarantined.append(
-            {"source_file": name, "source_row": line, "field": column, "reason": reason,
-             "raw_record": splits[name].text_of(line)}
+            {
+                "source_file": name,
+                "source_row": line,
+                "field": column,
+                "reason": reason,
+                "raw_record": splits[name].text_of(line),
+            }
         )
     line_numbers = []
-    for path, file in zip(paths, files):
+    for path, file in zip(paths, files, strict=True):
         split, good_rows = splits[file.name], good_per_path.get(path, 0)
         data_lines = split.line_numbers[~split.blank][1:]  # the header is the first non-blank line
         good_lines = data_lines[~np.isin(data_lines, rejected.get(file.name, []))]
@@ -314,7 +329,11 @@ def _read_csv_group(con, files: list[FileBytes], table: str, spec: FileTable, co
         counts[file.name].rows_in = good_rows + len(rejected.get(file.name, []))
     # rows come out of read_csv in file order: pair them with their line numbers by position
     con.register(rel + "_lines", pa.table({"_source_row": pa.array(np.concatenate(line_numbers), pa.int64())}))
-    columns = [c for (c,) in con.execute(f"SELECT name FROM pragma_table_info('{rel}') ORDER BY cid").fetchall() if c != "_path"]
+    columns = [
+        c
+        for (c,) in con.execute(f"SELECT name FROM pragma_table_info('{rel}') ORDER BY cid").fetchall()
+        if c != "_path"
+    ]
     names_map = "MAP {" + ", ".join(f"{_sql_string(p)}: {_sql_string(n)}" for p, n in name_of.items()) + "}"
     raw = "to_json(struct_pack(" + ", ".join(f"{_ident(c)} := {_ident(c)}" for c in columns) + "))::VARCHAR"
     con.execute(

@@ -48,7 +48,9 @@ def run_ingest(
     names = sources or list(config.enabled())
     unknown = [name for name in names if name not in config.sources]
     if unknown:
-        raise CdpError(f"ingest/sources.yml: sources: no source named {', '.join(unknown)} (have {', '.join(config.sources)})")
+        raise CdpError(
+            f"ingest/sources.yml: sources: no source named {', '.join(unknown)} (have {', '.join(config.sources)})"
+        )
     _enable_load_metadata_on_arrow()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     summary = IngestSummary()
@@ -125,7 +127,9 @@ def already_loaded_files(pipeline: dlt.Pipeline) -> set[tuple[str, str]]:
         if not client.has_dataset():
             return set()
         try:
-            rows = client.execute_sql(f"SELECT DISTINCT table_name, source_file FROM {client.make_qualified_table_name('_files')}")
+            rows = client.execute_sql(
+                f"SELECT DISTINCT table_name, source_file FROM {client.make_qualified_table_name('_files')}"
+            )
         except DatabaseUndefinedRelation:
             return set()
     return {(table_name, source_file) for table_name, source_file in rows}

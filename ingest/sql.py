@@ -21,9 +21,8 @@ from pathlib import Path
 import dlt
 from dlt.sources.sql_database import sql_table
 
-from ingest.readers import with_row_ids
 from ingest.config import SCHEMA_CONTRACT, SqlSource, SqlTable
-
+from ingest.readers import with_row_ids
 
 
 def sql_source(name: str, spec: SqlSource, data_dir: Path):
@@ -54,6 +53,6 @@ def _check_sqlite_file(url: str) -> None:
     """SQLite would quietly create an empty database for a wrong path: refuse instead."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and ":memory:" not in url:
-        path = Path(url[len(prefix):].split("?")[0])
+        path = Path(url[len(prefix) :].split("?")[0])
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such SQLite file")

@@ -12,12 +12,15 @@ def sync(
     select: Annotated[
         list[str] | None, typer.Option("--select", "-s", help="Sync name (repeatable); default: every declared sync.")
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be added, updated and removed; send nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be added, updated and removed; send nothing.")
+    ] = False,
     full_resync: Annotated[
         bool, typer.Option("--full-resync", help="Send every row again (no deletes fired).")
     ] = False,
     manifest: Annotated[
-        Path | None, typer.Option(help="dbt manifest to read the syncs from (default: dbt_project/target/manifest.json).")
+        Path | None,
+        typer.Option(help="dbt manifest to read the syncs from (default: dbt_project/target/manifest.json)."),
     ] = None,
     sample: Annotated[int, typer.Option(help="Rows shown per operation in a dry run.")] = 3,
 ) -> None:
@@ -36,7 +39,9 @@ def sync(
     if select:
         unknown = sorted(set(select) - {spec.name for spec in specs})
         if unknown:
-            raise CdpError(f"--select: no sync named {', '.join(unknown)}; declared: {', '.join(s.name for s in specs)}")
+            raise CdpError(
+                f"--select: no sync named {', '.join(unknown)}; declared: {', '.join(s.name for s in specs)}"
+            )
         specs = [spec for spec in specs if spec.name in select]
     console = Console()
     table = Table(title="dry run: nothing sent" if dry_run else "syncs")
@@ -55,7 +60,14 @@ def sync(
             if dry_run
             else (result.added, result.updated, result.removed)
         )
-        table.add_row(spec.name, spec.destination, result.status, *map(str, counts), str(result.failed), str(result.skipped_consent))
+        table.add_row(
+            spec.name,
+            spec.destination,
+            result.status,
+            *map(str, counts),
+            str(result.failed),
+            str(result.skipped_consent),
+        )
         if result.message:
             notes.append(f"{spec.name}: {result.message}")
         failed |= result.status == "failed"

@@ -104,14 +104,10 @@ def compute_plan(
     record = f"json_object('identifiers', {_json_object(spec.identifiers)}, 'fields', {_json_object(spec.fields)})"
     leave = LEAVE_OPERATION.get(spec.on_leave or "")
     leave_case = (
-        f"when current.primary_key is null and state.in_destination then '{leave}'"
-        if leave and not full_resync
-        else ""
+        f"when current.primary_key is null and state.in_destination then '{leave}'" if leave and not full_resync else ""
     )
     expired = (
-        f"or state.last_sent_at < {NOW_UTC} - interval '{int(membership_ttl_days)} days'"
-        if membership_ttl_days
-        else ""
+        f"or state.last_sent_at < {NOW_UTC} - interval '{int(membership_ttl_days)} days'" if membership_ttl_days else ""
     )
     try:
         # One pass over the segment: map, check consent, checksum.
@@ -169,9 +165,15 @@ def compute_plan(
         {"sync_name": spec.name, "full_resync": full_resync, "retire": retire_changed_identifiers},
     )
     counts = dict(con.execute(f"select operation, count(*) from {PLAN_TABLE} group by all").fetchall())
-    skipped, total = con.execute(f"select count(*) filter (where not consented), count(*) from {CURRENT_TABLE}").fetchone()
+    skipped, total = con.execute(
+        f"select count(*) filter (where not consented), count(*) from {CURRENT_TABLE}"
+    ).fetchone()
     con.execute(f"drop table {CURRENT_TABLE}")
-    return Plan(counts={op: counts.get(op, 0) for op in ("add", "update", "remove", "clear")}, skipped_consent=skipped, total=total)
+    return Plan(
+        counts={op: counts.get(op, 0) for op in ("add", "update", "remove", "clear")},
+        skipped_consent=skipped,
+        total=total,
+    )
 
 
 def plan_rows(con: duckdb.DuckDBPyConnection, operations: tuple[str, ...], chunk_rows: int = 50_000):

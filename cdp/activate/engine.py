@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,7 @@ def run_sync(
     policy: DeliveryPolicy | None = None,
 ) -> SyncResult:
     """Run one sync against the warehouse. Secrets come from `env` (default: os.environ)."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     clock = time.perf_counter()
     run_id = uuid.uuid4().hex
     context = RunContext(
@@ -107,8 +107,12 @@ def run_sync(
     )
     destination = destination_class(spec.destination)(spec, context)
     result = SyncResult(
-        sync_name=spec.name, destination=spec.destination, model=spec.model, run_id=run_id,
-        dry_run=dry_run, full_resync=full_resync,
+        sync_name=spec.name,
+        destination=spec.destination,
+        model=spec.model,
+        run_id=run_id,
+        dry_run=dry_run,
+        full_resync=full_resync,
     )
     with duckdb.connect(str(warehouse_path)) as con:
         state.ensure_schema(con)
@@ -126,8 +130,16 @@ def run_sync(
     log.info(
         "sync %s -> %s: %s (added %d, updated %d, removed %d, failed %d, skipped for consent %d, "
         "without identifier %d) %s",
-        spec.name, spec.destination, result.status, result.added, result.updated, result.removed,
-        result.failed, result.skipped_consent, result.skipped_identifier, result.message,
+        spec.name,
+        spec.destination,
+        result.status,
+        result.added,
+        result.updated,
+        result.removed,
+        result.failed,
+        result.skipped_consent,
+        result.skipped_identifier,
+        result.message,
     )
     return result
 
@@ -146,7 +158,8 @@ def _run(
         result.status, result.message = "skipped", unsupported
         return
     plan = diff.compute_plan(
-        con, spec,
+        con,
+        spec,
         consent_purpose=destination.consent_purpose,
         full_resync=full_resync,
         membership_ttl_days=destination.membership_ttl_days,
@@ -185,7 +198,9 @@ def _deliver(con: duckdb.DuckDBPyConnection, spec: SyncSpec, destination: Destin
             return
         rejected: list[state.Outcome] = []
         prepared = _prepared(con, destination, operations, rejected, result)
-        batches = batched(prepared, destination.batch_size, destination.max_payload_bytes, lambda pair: destination.item_size(pair[1]))
+        batches = batched(
+            prepared, destination.batch_size, destination.max_payload_bytes, lambda pair: destination.item_size(pair[1])
+        )
         _send_batches(con, spec, destination, destination_operation, batches, result, rejected)
         _commit(con, spec, result, rejected)
 
@@ -229,7 +244,7 @@ def _send_batches(con, spec, destination: Destination, operation: str, batches, 
             for future in done:
                 batch = in_flight.pop(future)
                 errors, fatal = future.result()
-                outcomes += [_outcome(pending, error) for (pending, _), error in zip(batch, errors)]
+                outcomes += [_outcome(pending, error) for (pending, _), error in zip(batch, errors, strict=True)]
                 if fatal:  # the destination is down: leave the rest for the next run
                     result.status, result.message = "failed", fatal
             if destination.concurrency > 1:
@@ -301,6 +316,4 @@ def _record_run(con: duckdb.DuckDBPyConnection, spec: SyncSpec, result: SyncResu
     }
     columns = ", ".join(row)
     values = ", ".join(f"${name}" for name in row)
-    con.execute(
-        f"insert into reverse_etl.sync_runs ({columns}, finished_at) values ({values}, {diff.NOW_UTC})", row
-    )
+    con.execute(f"insert into reverse_etl.sync_runs ({columns}, finished_at) values ({values}, {diff.NOW_UTC})", row)

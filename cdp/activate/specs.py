@@ -91,7 +91,9 @@ def _check_destination(spec: SyncSpec, where: str) -> None:
     from cdp.activate.destinations import available  # here: the destinations import this module
 
     if spec.destination not in available():
-        raise CdpError(f"{where} ({spec.name}): destination: {spec.destination!r} is unknown; available: {', '.join(available())}")
+        raise CdpError(
+            f"{where} ({spec.name}): destination: {spec.destination!r} is unknown; available: {', '.join(available())}"
+        )
 
 
 def _check_unique_names(specs: list[SyncSpec], source: str) -> None:

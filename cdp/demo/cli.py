@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -11,7 +10,7 @@ import typer
 def generate(
     persons: int = typer.Option(5000, "--persons", "-n", help="How many persons live in the universe."),
     seed: int = typer.Option(42, "--seed", help="Same seed, same bytes."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder to write; default CDP_DATA_DIR (data/demo)."),
+    out: Path | None = typer.Option(None, "--out", help="Folder to write; default CDP_DATA_DIR (data/demo)."),
     advance: bool = typer.Option(
         False, "--advance", help="Add the next day to the universe in --out (its manifest gives persons and seed)."
     ),

@@ -10,13 +10,16 @@ from typing import Annotated
 
 import typer
 
-identity_app = typer.Typer(help="Identity resolution: train the Splink model, evaluate against truth.",
-                           no_args_is_help=True)
+identity_app = typer.Typer(
+    help="Identity resolution: train the Splink model, evaluate against truth.", no_args_is_help=True
+)
 
 
 @identity_app.command("train")
 def train(
-    output: Annotated[Path | None, typer.Option(help="Where to write the model JSON; default the repo's model path.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the model JSON; default the repo's model path.")
+    ] = None,
     max_pairs: Annotated[float, typer.Option(help="Record pairs sampled to estimate u.")] = 5e6,
     seed: Annotated[int, typer.Option(help="Sampling seed (same seed, same model).")] = 42,
 ) -> None:

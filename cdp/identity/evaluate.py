@@ -38,9 +38,18 @@ def score(con: duckdb.DuckDBPyConnection, resolution: str, truth: str) -> dict:
             (select count(*) from (select customer_id from joined group by all having count(distinct person_id) > 1)) as mixed_customers
         from pairs
     """).fetchone()
-    names = ["records", "truth_records_unresolved", "persons", "customers", "true_positive_pairs",
-             "predicted_pairs", "actual_pairs", "split_persons", "mixed_customers"]
-    figures = {name: int(value or 0) for name, value in zip(names, row)}
+    names = [
+        "records",
+        "truth_records_unresolved",
+        "persons",
+        "customers",
+        "true_positive_pairs",
+        "predicted_pairs",
+        "actual_pairs",
+        "split_persons",
+        "mixed_customers",
+    ]
+    figures = {name: int(value or 0) for name, value in zip(names, row, strict=True)}
     precision = figures["true_positive_pairs"] / figures["predicted_pairs"] if figures["predicted_pairs"] else 1.0
     recall = figures["true_positive_pairs"] / figures["actual_pairs"] if figures["actual_pairs"] else 1.0
     figures.update(
@@ -127,21 +136,27 @@ def split_off_breakdown(con: duckdb.DuckDBPyConnection, resolution: str, truth: 
         from split_off_kinds group by all order by records desc
     """).fetchall()
     persons_split_linkable = con.execute(
-        f"select count(distinct person_id) from split_off_kinds where kind not in {UNLINKABLE_KINDS}").fetchone()[0]
+        f"select count(distinct person_id) from split_off_kinds where kind not in {UNLINKABLE_KINDS}"
+    ).fetchone()[0]
     persons_total = con.execute(f"""
         select count(distinct t.person_id) from {resolution} r
         join {truth} t on r.source = t.source and cast(r.source_record_id as varchar) = cast(t.source_record_id as varchar)
     """).fetchone()[0]
     return {
-        "split_off": {kind: {"groups": groups, "records": int(records), "persons": persons, "means": SPLIT_OFF_KINDS[kind]}
-                      for kind, groups, records, persons in rows},
+        "split_off": {
+            kind: {"groups": groups, "records": int(records), "persons": persons, "means": SPLIT_OFF_KINDS[kind]}
+            for kind, groups, records, persons in rows
+        },
         "unlinkable_kinds": list(UNLINKABLE_KINDS),
-        "share_persons_under_one_id_unless_unlinkable":
-            1 - persons_split_linkable / persons_total if persons_total else 1.0,
+        "share_persons_under_one_id_unless_unlinkable": 1 - persons_split_linkable / persons_total
+        if persons_total
+        else 1.0,
     }
 
 
-def write_report(con: duckdb.DuckDBPyConnection, figures: dict, report_dir: Path, waterfall_pairs: int = 5) -> list[Path]:
+def write_report(
+    con: duckdb.DuckDBPyConnection, figures: dict, report_dir: Path, waterfall_pairs: int = 5
+) -> list[Path]:
     """figures.json plus Splink's match weights chart and a waterfall for a few pairs.
 
     `con` must hold `matching` (the prepared inputs), so the charts use the repo's model.
@@ -157,11 +172,15 @@ def write_report(con: duckdb.DuckDBPyConnection, figures: dict, report_dir: Path
     written.append(weights)
     # a few pairs around the decision boundary and a few clear matches
     predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
-    records = con.execute(f"""
+    records = (
+        con.execute(f"""
         (select * from {predictions.physical_name} order by abs(match_weight) limit {waterfall_pairs})
         union all
         (select * from {predictions.physical_name} order by match_weight desc limit {waterfall_pairs})
-    """).df().to_dict("records")
+    """)
+        .df()
+        .to_dict("records")
+    )
     if records:
         waterfall = report_dir / "waterfall.html"
         linker.visualisations.waterfall_chart(records).save(str(waterfall))

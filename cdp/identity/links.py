@@ -44,10 +44,14 @@ def build_deterministic_links(con: duckdb.DuckDBPyConnection) -> None:
         create or replace temp table email_groups as
         select unique_id, email_key, email is null as hashed_only from matching where email_key is not null
     """)
-    con.execute("create or replace temp table phone_groups as select unique_id, phone from matching where phone is not null")
+    con.execute(
+        "create or replace temp table phone_groups as select unique_id, phone from matching where phone is not null"
+    )
     strong = _star_links("usable_strong_ids", "id_type, id_value", "'strong_id:' || id_type")
     email = _star_links(
-        "email_groups", "email_key", "case when hashed_only or anchor_hashed_only then 'email_sha256' else 'email' end",
+        "email_groups",
+        "email_key",
+        "case when hashed_only or anchor_hashed_only then 'email_sha256' else 'email' end",
         anchor_columns=("hashed_only",),
     )
     phone = _star_links("phone_groups", "phone", "'phone'")
@@ -112,7 +116,7 @@ def _email_typo_links() -> str:
         join email_groups r on r.email_key = p.real_key
         where not exists (
             select 1 from named a join named b on a.email_key = p.typo_key and b.email_key = p.real_key
-            where {clearly_different_first_names('a', 'b')}
+            where {clearly_different_first_names("a", "b")}
         )
         group by all
     """

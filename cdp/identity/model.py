@@ -43,22 +43,31 @@ def _comparisons() -> list:
 
     return [
         # Bob and Robert share a canonical form in the nicknames seed
-        cl.CustomComparison(name_levels("first_name", cll.ArrayIntersectLevel("first_name_forms", 1)
-                                        .configure(label_for_charts="Nickname of each other")),
-                            output_column_name="first_name"),
+        cl.CustomComparison(
+            name_levels(
+                "first_name",
+                cll.ArrayIntersectLevel("first_name_forms", 1).configure(label_for_charts="Nickname of each other"),
+            ),
+            output_column_name="first_name",
+        ),
         cl.CustomComparison(name_levels("last_name"), output_column_name="last_name"),
         cl.DamerauLevenshteinAtThresholds("date_of_birth", [1]),
         # address, postcode and city say one thing (where someone lives): one comparison,
         # so a shared home is not counted three times
-        cl.CustomComparison([
-            cll.CustomLevel("(address_l is null or address_r is null) and (postcode_l is null or postcode_r is null)",
-                            label_for_charts="Address and postcode missing").configure(is_null_level=True),
-            cll.And(cll.ExactMatchLevel("address"), cll.ExactMatchLevel("postcode")),
-            cll.ExactMatchLevel("postcode"),
-            cll.And(cll.JaroWinklerLevel("address", 0.9), cll.ExactMatchLevel("city")),
-            cll.ExactMatchLevel("city"),
-            cll.ElseLevel(),
-        ], output_column_name="home"),
+        cl.CustomComparison(
+            [
+                cll.CustomLevel(
+                    "(address_l is null or address_r is null) and (postcode_l is null or postcode_r is null)",
+                    label_for_charts="Address and postcode missing",
+                ).configure(is_null_level=True),
+                cll.And(cll.ExactMatchLevel("address"), cll.ExactMatchLevel("postcode")),
+                cll.ExactMatchLevel("postcode"),
+                cll.And(cll.JaroWinklerLevel("address", 0.9), cll.ExactMatchLevel("city")),
+                cll.ExactMatchLevel("city"),
+                cll.ElseLevel(),
+            ],
+            output_column_name="home",
+        ),
         cl.ExactMatch("phone"),
         cl.ExactMatch("email"),
     ]
@@ -135,7 +144,9 @@ def predict_links(con: duckdb.DuckDBPyConnection, threshold: float, model=None) 
     predictions.drop_table_from_database_and_remove_from_cache()
 
 
-def train_model(con: duckdb.DuckDBPyConnection, output: Path = MODEL_PATH, max_pairs: float = 5e6, seed: int = 42) -> Path:
+def train_model(
+    con: duckdb.DuckDBPyConnection, output: Path = MODEL_PATH, max_pairs: float = 5e6, seed: int = 42
+) -> Path:
     """Re-estimate the model on `matching` and write the JSON (u: random sampling; m: EM)."""
     from splink import block_on
 

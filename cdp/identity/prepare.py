@@ -16,8 +16,21 @@ import duckdb
 
 # The identity contract columns resolution reads (the display forms and observed_at are
 # for the golden record, not for matching; callers may pass only these).
-MATCHING_INPUT_COLUMNS = ("source", "source_record_id", "party", "email", "email_sha256", "phone", "first_name",
-                          "last_name", "date_of_birth", "address", "postcode", "city", "country")
+MATCHING_INPUT_COLUMNS = (
+    "source",
+    "source_record_id",
+    "party",
+    "email",
+    "email_sha256",
+    "phone",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "address",
+    "postcode",
+    "city",
+    "country",
+)
 
 # A typo is one edit (a character dropped, doubled, swapped or replaced): names further
 # apart than this, across their nickname families, belong to two people.
@@ -72,30 +85,30 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
             select
                 cast(source as varchar) || ':' || cast(source_record_id as varchar) as unique_id,
                 cast(source as varchar) as source, cast(source_record_id as varchar) as source_record_id, party,
-                {_text('email')} as email,
-                {_text('email_sha256')} as email_sha256,
+                {_text("email")} as email,
+                {_text("email_sha256")} as email_sha256,
                 nullif(trim(cast(phone as varchar)), '') as phone,
-                {_text('first_name')} as first_name,
-                {_text('last_name')} as last_name,
+                {_text("first_name")} as first_name,
+                {_text("last_name")} as last_name,
                 cast(date_of_birth as varchar) as date_of_birth,
-                {_text('address')} as address,
+                {_text("address")} as address,
                 nullif(upper(replace(cast(postcode as varchar), ' ', '')), '') as postcode,
-                {_text('city')} as city,
+                {_text("city")} as city,
                 upper(cast(country as varchar)) as country
             from identity_inputs
         )
         select
             unique_id, source, source_record_id, party,
-            {_blocked('email', 'email')} as email,
+            {_blocked("email", "email")} as email,
             -- a blocked email is blocked in its hashed form too
             case when email_sha256 in (select sha256(value) from blocked where identifier_type = 'email')
                  then null else email_sha256 end as email_sha256,
-            {_blocked('phone', 'phone')} as phone,
-            {_blocked('name', 'first_name')} as first_name,
-            {_blocked('name', 'last_name')} as last_name,
+            {_blocked("phone", "phone")} as phone,
+            {_blocked("name", "first_name")} as first_name,
+            {_blocked("name", "last_name")} as last_name,
             date_of_birth,
-            {_blocked('address', 'address')} as address,
-            {_blocked('postcode', 'postcode')} as postcode,
+            {_blocked("address", "address")} as address,
+            {_blocked("postcode", "postcode")} as postcode,
             city, country
         from typed
     """)
@@ -138,7 +151,7 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
             )
             select distinct a.value
             from people a join people b on a.value = b.value and a.first_name < b.first_name
-            where {clearly_different_first_names('a', 'b')}
+            where {clearly_different_first_names("a", "b")}
         """)
     con.execute("""
         create or replace table matching as

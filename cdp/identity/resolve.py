@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import numpy as np
@@ -26,16 +26,28 @@ from cdp.identity.prepare import clearly_different_first_names, prepare_matching
 from cdp.identity.stable_ids import assign_customer_ids, changelog_in
 
 # Typed, so an all-null column (no previous run, no probabilistic link) keeps its type in the warehouse.
-RECORD_CUSTOMERS_SCHEMA = pa.schema([
-    ("source", pa.string()), ("source_record_id", pa.string()), ("customer_id", pa.string()),
-    ("link_rule", pa.string()), ("match_probability", pa.float64()), ("previous_customer_id", pa.string()),
-    ("customer_since", pa.timestamp("us")), ("cluster_capped", pa.bool_()), ("run_id", pa.string()),
-    ("resolved_at", pa.timestamp("us")),
-])
-EMPTY_PREVIOUS = pd.DataFrame({
-    "source": pd.Series(dtype="str"), "source_record_id": pd.Series(dtype="str"),
-    "customer_id": pd.Series(dtype="str"), "customer_since": pd.Series(dtype="datetime64[us]"),
-})
+RECORD_CUSTOMERS_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("source_record_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("link_rule", pa.string()),
+        ("match_probability", pa.float64()),
+        ("previous_customer_id", pa.string()),
+        ("customer_since", pa.timestamp("us")),
+        ("cluster_capped", pa.bool_()),
+        ("run_id", pa.string()),
+        ("resolved_at", pa.timestamp("us")),
+    ]
+)
+EMPTY_PREVIOUS = pd.DataFrame(
+    {
+        "source": pd.Series(dtype="str"),
+        "source_record_id": pd.Series(dtype="str"),
+        "customer_id": pd.Series(dtype="str"),
+        "customer_since": pd.Series(dtype="datetime64[us]"),
+    }
+)
 
 
 @dataclass
@@ -54,12 +66,26 @@ class Resolution:
 
 
 def resolve_identities(
-    inputs, strong_ids, blocked, nicknames, previous=None, *, threshold: float, max_cluster_size: int,
-    model=None, run_id: str | None = None, resolved_at: datetime | None = None,
+    inputs,
+    strong_ids,
+    blocked,
+    nicknames,
+    previous=None,
+    *,
+    threshold: float,
+    max_cluster_size: int,
+    model=None,
+    run_id: str | None = None,
+    resolved_at: datetime | None = None,
 ) -> Resolution:
     con = duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit()})
-    tables = {"identity_inputs": inputs, "identity_strong_ids": strong_ids, "blocked_identifiers": blocked,
-              "nicknames": nicknames, "previous_records": EMPTY_PREVIOUS if previous is None else previous}
+    tables = {
+        "identity_inputs": inputs,
+        "identity_strong_ids": strong_ids,
+        "blocked_identifiers": blocked,
+        "nicknames": nicknames,
+        "previous_records": EMPTY_PREVIOUS if previous is None else previous,
+    }
     for name, frame in tables.items():
         if isinstance(frame, (pa.Table, pd.DataFrame)):
             con.register(name, frame)  # scanned in place: the steps read each input once or twice
@@ -68,15 +94,23 @@ def resolve_identities(
             con.execute(f"create table {name} as select * from {name}_stream")
             con.unregister(f"{name}_stream")
     run_id = run_id or uuid.uuid4().hex
-    resolved_at = resolved_at or datetime.now(timezone.utc).replace(tzinfo=None)
+    resolved_at = resolved_at or datetime.now(UTC).replace(tzinfo=None)
     try:
-        return resolve_in(con, threshold=threshold, max_cluster_size=max_cluster_size, model=model,
-                          run_id=run_id, resolved_at=resolved_at)
+        return resolve_in(
+            con,
+            threshold=threshold,
+            max_cluster_size=max_cluster_size,
+            model=model,
+            run_id=run_id,
+            resolved_at=resolved_at,
+        )
     finally:
         con.close()
 
 
-def resolve_in(con: duckdb.DuckDBPyConnection, *, threshold, max_cluster_size, model, run_id, resolved_at) -> Resolution:
+def resolve_in(
+    con: duckdb.DuckDBPyConnection, *, threshold, max_cluster_size, model, run_id, resolved_at
+) -> Resolution:
     """The steps over a connection holding the input tables (see `prepare`) and `previous_records`."""
     prepare_matching_table(con)
     build_deterministic_links(con)
@@ -88,7 +122,8 @@ def resolve_in(con: duckdb.DuckDBPyConnection, *, threshold, max_cluster_size, m
         select source || ':' || source_record_id as unique_id, customer_id, customer_since from previous_records
     """)
     assign_customer_ids(con, resolved_at)
-    con.execute("""
+    con.execute(
+        """
         create or replace temp table record_customers as
         select m.source, cast(m.source_record_id as varchar) as source_record_id, a.customer_id,
                coalesce(r.link_rule, 'singleton') as link_rule, cast(r.match_probability as double) as match_probability,
@@ -97,7 +132,9 @@ def resolve_in(con: duckdb.DuckDBPyConnection, *, threshold, max_cluster_size, m
         from matching m
         join assignment a using (unique_id)
         left join record_rules r using (unique_id)
-    """, [run_id, resolved_at])
+    """,
+        [run_id, resolved_at],
+    )
     # unsorted: the warehouse table has no order, and sorting 5 million rows costs seconds
     records = con.execute("select * from record_customers").arrow().read_all().cast(RECORD_CUSTOMERS_SCHEMA)
     return Resolution(records, changelog_in(con, "record_customers", run_id=run_id, changed_at=resolved_at), oversized)
@@ -114,7 +151,7 @@ def keep_links_between_same_people(con: duckdb.DuckDBPyConnection) -> None:
         select p.* from probabilistic_links p
         join matching l on l.unique_id = p.unique_id_l
         join matching r on r.unique_id = p.unique_id_r
-        where not {clearly_different_first_names('l', 'r')}
+        where not {clearly_different_first_names("l", "r")}
     """)
 
 
@@ -130,10 +167,13 @@ def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: 
         select * from deterministic_links union all select * from probabilistic_links
     """)
     components(con, "all_links", "components")
-    con.execute("""
+    con.execute(
+        """
         create or replace temp table oversized as
         select cluster_key, count(*) as records from components group by all having count(*) > ?
-    """, [max_cluster_size])
+    """,
+        [max_cluster_size],
+    )
     con.execute("""
         create or replace temp table capped_links as
         select l.* from all_links l join components c on c.unique_id = l.unique_id_l
@@ -144,7 +184,8 @@ def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: 
         components(con, "capped_links", "capped_components")
     else:
         con.execute("create or replace temp table capped_components (unique_id varchar, cluster_key varchar)")
-    con.execute("""
+    con.execute(
+        """
         create or replace temp table clusters as
         with recut as (
             select o.unique_id, coalesce(cc.cluster_key, o.unique_id) as cluster_key
@@ -159,13 +200,19 @@ def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: 
         union all
         select unique_id, cluster_key, false from components
         where cluster_key not in (select cluster_key from oversized)
-    """, [max_cluster_size])
+    """,
+        [max_cluster_size],
+    )
     # Each record's link rule: the most trusted link it has inside its final cluster (all
     # its links, unless the cap broke its cluster up).
-    same_cluster = """
+    same_cluster = (
+        """
         join clusters a on a.unique_id = e.unique_id
         join clusters b on b.unique_id = e.other and b.cluster_key = a.cluster_key
-    """ if has_oversized else ""
+    """
+        if has_oversized
+        else ""
+    )
     con.execute(f"""
         create or replace temp table record_rules as
         with ends as (
@@ -194,7 +241,9 @@ def components(con: duckdb.DuckDBPyConnection, links_table: str, output: str) ->
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    nodes = con.execute("select unique_id from matching order by unique_id").arrow().read_all().column(0).combine_chunks()
+    nodes = (
+        con.execute("select unique_id from matching order by unique_id").arrow().read_all().column(0).combine_chunks()
+    )
     con.register("cluster_nodes", pa.table({"unique_id": nodes, "node": np.arange(len(nodes))}))
     edges = con.execute(f"""
         select l.node as l, r.node as r from {links_table} e

@@ -15,10 +15,16 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-CHANGELOG_SCHEMA = pa.schema([
-    ("changed_at", pa.timestamp("us")), ("run_id", pa.string()), ("change", pa.string()),
-    ("customer_id", pa.string()), ("other_customer_id", pa.string()), ("reason", pa.string()),
-])
+CHANGELOG_SCHEMA = pa.schema(
+    [
+        ("changed_at", pa.timestamp("us")),
+        ("run_id", pa.string()),
+        ("change", pa.string()),
+        ("customer_id", pa.string()),
+        ("other_customer_id", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
 
 
 def new_customer_id_sql(key: str) -> str:
@@ -46,12 +52,15 @@ def assign_customer_ids(con: duckdb.DuckDBPyConnection, resolved_at) -> None:
         select cluster_key, customer_id, customer_since from owned
         qualify row_number() over (partition by cluster_key order by customer_since, customer_id) = 1
     """)
-    con.execute(f"""
+    con.execute(
+        f"""
         create or replace temp table cluster_ids as
-        select k.cluster_key, coalesce(kept.customer_id, {new_customer_id_sql('k.cluster_key')}) as customer_id,
+        select k.cluster_key, coalesce(kept.customer_id, {new_customer_id_sql("k.cluster_key")}) as customer_id,
                coalesce(kept.customer_since, ?::timestamp) as customer_since, kept.customer_id is null as is_new
         from (select distinct cluster_key from clusters) k left join kept_ids kept using (cluster_key)
-    """, [resolved_at])
+    """,
+        [resolved_at],
+    )
     _resolve_id_collisions(con)
     con.execute("""
         create or replace table assignment as
@@ -98,9 +107,11 @@ def changelog(assignment: pd.DataFrame, *, run_id: str, changed_at) -> pd.DataFr
 
 def changelog_in(con: duckdb.DuckDBPyConnection, table: str, *, run_id: str, changed_at) -> pa.Table:
     """`changelog` over a table already in `con` (no copy through pandas)."""
-    columns = [column for column, in con.execute(f"select column_name from (describe {table})").fetchall()]
+    columns = [column for (column,) in con.execute(f"select column_name from (describe {table})").fetchall()]
     capped = "bool_or(coalesce(cluster_capped, false))" if "cluster_capped" in columns else "false"
-    return con.execute(f"""
+    return (
+        con.execute(
+            f"""
         with typed as (  -- an all-null column arrives untyped from pandas
             select * replace (cast(customer_id as varchar) as customer_id,
                              cast(previous_customer_id as varchar) as previous_customer_id)
@@ -132,4 +143,10 @@ def changelog_in(con: duckdb.DuckDBPyConnection, table: str, *, run_id: str, cha
                          || records || ' record(s)' end
         from moves where previous_customer_id is not null
         order by change, customer_id, other_customer_id
-    """, [changed_at, run_id, changed_at, run_id]).arrow().read_all().cast(CHANGELOG_SCHEMA)
+    """,
+            [changed_at, run_id, changed_at, run_id],
+        )
+        .arrow()
+        .read_all()
+        .cast(CHANGELOG_SCHEMA)
+    )

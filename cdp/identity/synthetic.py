@@ -17,8 +17,18 @@ import random
 import pandas as pd
 from faker import Faker
 
-NICKNAMES = {"robert": "bob", "william": "bill", "elizabeth": "liz", "katherine": "kate", "james": "jim",
-             "michael": "mike", "thomas": "tom", "daniel": "dan", "johannes": "hans", "margaret": "maggie"}
+NICKNAMES = {
+    "robert": "bob",
+    "william": "bill",
+    "elizabeth": "liz",
+    "katherine": "kate",
+    "james": "jim",
+    "michael": "mike",
+    "thomas": "tom",
+    "daniel": "dan",
+    "johannes": "hans",
+    "margaret": "maggie",
+}
 SOURCES = ("shop", "crm", "erp", "pos", "broker", "partner")
 
 
@@ -26,16 +36,20 @@ def _typo(rng: random.Random, text: str) -> str:
     if len(text) < 3:
         return text
     i = rng.randrange(1, len(text) - 1)
-    return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+    return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
 
 
 def _person(fake: Faker, rng: random.Random, index: int, partner: dict | None) -> dict:
     first = rng.choice(list(NICKNAMES)) if rng.random() < 0.15 else fake.first_name().lower()
     person = {
-        "person_id": f"P{index:07d}", "first_name": first, "last_name": fake.last_name().lower(),
+        "person_id": f"P{index:07d}",
+        "first_name": first,
+        "last_name": fake.last_name().lower(),
         "date_of_birth": fake.date_of_birth(minimum_age=18, maximum_age=85).isoformat(),
-        "address": fake.street_address().lower(), "postcode": fake.postcode().replace(" ", "").upper(),
-        "city": fake.city().lower(), "phone": f"+316{rng.randrange(10**7, 10**8)}",
+        "address": fake.street_address().lower(),
+        "postcode": fake.postcode().replace(" ", "").upper(),
+        "city": fake.city().lower(),
+        "phone": f"+316{rng.randrange(10**7, 10**8)}",
     }
     person["email"] = f"{first}.{person['last_name']}{index}@{rng.choice(['gmail.com', 'mail.nl', 'web.de'])}"
     if partner is not None:  # a household: same address; sometimes the same email; rarely a twin
@@ -49,8 +63,10 @@ def _person(fake: Faker, rng: random.Random, index: int, partner: dict | None) -
 
 
 def _record(rng: random.Random, person: dict, source: str, number: int) -> dict:
-    record = {k: person[k] for k in ("first_name", "last_name", "date_of_birth", "address", "postcode",
-                                     "city", "phone", "email")}
+    record = {
+        k: person[k]
+        for k in ("first_name", "last_name", "date_of_birth", "address", "postcode", "city", "phone", "email")
+    }
     if rng.random() < 0.5 and record["first_name"] in NICKNAMES:
         record["first_name"] = NICKNAMES[record["first_name"]]
     for field in ("first_name", "last_name"):
@@ -71,9 +87,14 @@ def _record(rng: random.Random, person: dict, source: str, number: int) -> dict:
         record = {"email_sha256": record["email_sha256"]}
     elif source == "pos" and rng.random() < 0.5:  # a cashier typed only the email
         record = {"email": record["email"], "email_sha256": record["email_sha256"]}
-    record.update(source=source, source_record_id=f"{source[:2].upper()}{person['person_id'][1:]}-{number}",
-                  party={"partner": "second", "broker": "third"}.get(source, "first"), person_id=person["person_id"],
-                  country="NL", observed_at=pd.Timestamp("2026-01-01"))
+    record.update(
+        source=source,
+        source_record_id=f"{source[:2].upper()}{person['person_id'][1:]}-{number}",
+        party={"partner": "second", "broker": "third"}.get(source, "first"),
+        person_id=person["person_id"],
+        country="NL",
+        observed_at=pd.Timestamp("2026-01-01"),
+    )
     return record
 
 
@@ -90,19 +111,49 @@ def synthetic_identity_inputs(persons: int = 1000, seed: int = 1) -> tuple[pd.Da
             records.append(_record(rng, person, source, number))
         if rng.random() < 0.5:  # web visitor who logged in: linked only by the shop user id
             shop_id = f"S{index:07d}"
-            records.append({"source": "web", "source_record_id": f"A{index:07d}", "party": "first",
-                            "person_id": person["person_id"], "observed_at": pd.Timestamp("2026-01-01")})
+            records.append(
+                {
+                    "source": "web",
+                    "source_record_id": f"A{index:07d}",
+                    "party": "first",
+                    "person_id": person["person_id"],
+                    "observed_at": pd.Timestamp("2026-01-01"),
+                }
+            )
             strong_ids.append(("web", f"A{index:07d}", "user_id", shop_id))
             records.append(_record(rng, person, "shop", 9) | {"source_record_id": shop_id})
             strong_ids.append(("shop", shop_id, "user_id", shop_id))
     if persons >= 50:  # two unrelated testers share the blocked test email
         for n in (1, 2):
-            records.append({"source": "shop", "source_record_id": f"TEST{n}", "party": "first", "email": "test@test.com",
-                            "first_name": "test", "last_name": "user", "person_id": f"T{n}",
-                            "observed_at": pd.Timestamp("2026-01-01")})
+            records.append(
+                {
+                    "source": "shop",
+                    "source_record_id": f"TEST{n}",
+                    "party": "first",
+                    "email": "test@test.com",
+                    "first_name": "test",
+                    "last_name": "user",
+                    "person_id": f"T{n}",
+                    "observed_at": pd.Timestamp("2026-01-01"),
+                }
+            )
     inputs = pd.DataFrame.from_records(records)
-    columns = ["source", "source_record_id", "party", "email", "email_sha256", "phone", "first_name", "last_name",
-               "date_of_birth", "address", "postcode", "city", "country", "observed_at"]
+    columns = [
+        "source",
+        "source_record_id",
+        "party",
+        "email",
+        "email_sha256",
+        "phone",
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "address",
+        "postcode",
+        "city",
+        "country",
+        "observed_at",
+    ]
     truth = inputs[["source", "source_record_id", "person_id"]]
     ids = pd.DataFrame(strong_ids, columns=["source", "source_record_id", "id_type", "id_value"])
     return inputs.reindex(columns=columns).astype({c: "object" for c in columns if c != "observed_at"}), ids, truth

@@ -20,10 +20,14 @@ INPUT_TABLES = {
 }
 
 
-def load_tables(warehouse: Path, tables: dict[str, str], con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+def load_tables(
+    warehouse: Path, tables: dict[str, str], con: duckdb.DuckDBPyConnection | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory connection (new, or `con`) holding `name -> schema.table` copied from the warehouse."""
     if not warehouse.exists():
-        raise CdpError(f"{warehouse}: warehouse not found (run `cdp ingest` and `cdp build` first, or set CDP_WAREHOUSE)")
+        raise CdpError(
+            f"{warehouse}: warehouse not found (run `cdp ingest` and `cdp build` first, or set CDP_WAREHOUSE)"
+        )
     con = con or duckdb.connect()
     quoted = str(warehouse).replace("'", "''")
     con.execute(f"attach '{quoted}' as wh (read_only)")

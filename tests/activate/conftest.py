@@ -52,7 +52,15 @@ class TestWarehouse:
             con.executemany(
                 "insert into marts.customer_360 values (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    [p["customer_id"], p["email"], p["phone"], p["country"], p["consent_email_marketing"], p["consent_ads"], p["email_unsubscribed"]]
+                    [
+                        p["customer_id"],
+                        p["email"],
+                        p["phone"],
+                        p["country"],
+                        p["consent_email_marketing"],
+                        p["consent_ads"],
+                        p["email_unsubscribed"],
+                    ]
                     for p in people
                 ],
             )
@@ -104,4 +112,6 @@ class RecordingSleep:
 @pytest.fixture
 def fast_policy() -> DeliveryPolicy:
     """Short backoff and timeout, so fault tests finish quickly (no timing is asserted)."""
-    return DeliveryPolicy(max_attempts=4, backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=0.5, sleep=RecordingSleep())
+    return DeliveryPolicy(
+        max_attempts=4, backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=0.5, sleep=RecordingSleep()
+    )

@@ -20,10 +20,28 @@ def _app() -> typer.Typer:
 
 def _manifest(tmp_path, webhook_url: str):
     syncs = [
-        {"name": "to_file", "destination": "file", "mode": "mirror", "identifiers": {"email": "email"}, "fields": {"first_name": "first_name"}},
-        {"name": "to_hook", "destination": "webhook", "mode": "mirror", "identifiers": {"email": "email"}, "config": {"url": webhook_url}},
+        {
+            "name": "to_file",
+            "destination": "file",
+            "mode": "mirror",
+            "identifiers": {"email": "email"},
+            "fields": {"first_name": "first_name"},
+        },
+        {
+            "name": "to_hook",
+            "destination": "webhook",
+            "mode": "mirror",
+            "identifiers": {"email": "email"},
+            "config": {"url": webhook_url},
+        },
     ]
-    node = {"resource_type": "model", "name": "test_segment", "schema": "segments", "alias": "test_segment", "config": {"meta": {"syncs": syncs}}}
+    node = {
+        "resource_type": "model",
+        "name": "test_segment",
+        "schema": "segments",
+        "alias": "test_segment",
+        "config": {"meta": {"syncs": syncs}},
+    }
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps({"nodes": {"model.cdp.test_segment": node}}))
     return path

@@ -78,7 +78,9 @@ def test_kill_mid_sync_then_rerun_matches_a_clean_run(tmp_path):
         api.block_after = None
 
         # The four answered batches were committed to the row log before the child died.
-        acknowledged = {key for (key,) in crashed.query("select primary_key from reverse_etl.sync_log where status = 'sent'")}
+        acknowledged = {
+            key for (key,) in crashed.query("select primary_key from reverse_etl.sync_log where status = 'sent'")
+        }
         assert len(acknowledged) == BATCH * ACKNOWLEDGED_BATCHES
 
         rerun = run_sync(crashed.path, spec, env=env)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,12 @@ CASES = [
         "mailchimp",
         lambda: fake_apis.MailchimpContract("SECRET-mailchimp-us6", "L1"),
         lambda url: {"MAILCHIMP_API_KEY": "SECRET-mailchimp-us6", "MAILCHIMP_BASE_URL": url},
-        {"mode": "mirror", "identifiers": {"email": "email"}, "fields": {"fname": "first_name"}, "config": {"list_id": "L1"}},
+        {
+            "mode": "mirror",
+            "identifiers": {"email": "email"},
+            "fields": {"fname": "first_name"},
+            "config": {"list_id": "L1"},
+        },
         lambda p: p["email"],
         len,
         {"MAILCHIMP_API_KEY": "wrong-us6"},
@@ -65,8 +71,13 @@ CASES = [
         "hubspot",
         lambda: fake_apis.HubspotContract("pat-SECRET-hubspot"),
         lambda url: {"HUBSPOT_ACCESS_TOKEN": "pat-SECRET-hubspot", "HUBSPOT_BASE_URL": url},
-        {"mode": "mirror", "on_leave": "clear_fields", "identifiers": {"email": "email"},
-         "fields": {"firstname": "first_name", "product": "product_name"}, "config": {"object_type": "contacts", "id_property": "email"}},
+        {
+            "mode": "mirror",
+            "on_leave": "clear_fields",
+            "identifiers": {"email": "email"},
+            "fields": {"firstname": "first_name", "product": "product_name"},
+            "config": {"object_type": "contacts", "id_property": "email"},
+        },
         lambda p: p["email"],
         len,
         {"HUBSPOT_ACCESS_TOKEN": "wrong"},
@@ -75,7 +86,12 @@ CASES = [
         "meta_custom_audiences",
         lambda: fake_apis.MetaContract("EAAB-SECRET-meta", "A1"),
         lambda url: {"META_ACCESS_TOKEN": "EAAB-SECRET-meta", "META_BASE_URL": url},
-        {"mode": "add_remove", "identifiers": {"email": "email", "phone": "phone", "country": "country"}, "fields": {}, "config": {"audience_id": "A1"}},
+        {
+            "mode": "add_remove",
+            "identifiers": {"email": "email", "phone": "phone", "country": "country"},
+            "fields": {},
+            "config": {"audience_id": "A1"},
+        },
         None,  # Meta only counts invalid entries
         len,
         {"META_ACCESS_TOKEN": "wrong"},
@@ -84,10 +100,17 @@ CASES = [
         "google_ads_customer_match",
         lambda: fake_apis.GoogleAdsContract("ya29-SECRET-google", "dev-SECRET", "1234567890", "UL1"),
         lambda url: {
-            "GOOGLE_ADS_ACCESS_TOKEN": "ya29-SECRET-google", "GOOGLE_ADS_DEVELOPER_TOKEN": "dev-SECRET",
-            "GOOGLE_ADS_CUSTOMER_ID": "123-456-7890", "GOOGLE_ADS_BASE_URL": url,
+            "GOOGLE_ADS_ACCESS_TOKEN": "ya29-SECRET-google",
+            "GOOGLE_ADS_DEVELOPER_TOKEN": "dev-SECRET",
+            "GOOGLE_ADS_CUSTOMER_ID": "123-456-7890",
+            "GOOGLE_ADS_BASE_URL": url,
         },
-        {"mode": "add_remove", "identifiers": {"email": "email", "phone": "phone", "country_code": "country"}, "fields": {}, "config": {"user_list_id": "UL1"}},
+        {
+            "mode": "add_remove",
+            "identifiers": {"email": "email", "phone": "phone", "country_code": "country"},
+            "fields": {},
+            "config": {"user_list_id": "UL1"},
+        },
         lambda p: sha(p["email"]),
         len,
         {"GOOGLE_ADS_ACCESS_TOKEN": "wrong"},
@@ -96,7 +119,11 @@ CASES = [
         "braze",
         lambda: fake_apis.BrazeContract("SECRET-braze"),
         lambda url: {"BRAZE_API_KEY": "SECRET-braze", "BRAZE_REST_ENDPOINT": url},
-        {"mode": "mirror", "on_leave": "clear_fields", "identifiers": {"external_id": "customer_id", "email": "email", "phone": "phone"}},
+        {
+            "mode": "mirror",
+            "on_leave": "clear_fields",
+            "identifiers": {"external_id": "customer_id", "email": "email", "phone": "phone"},
+        },
         lambda p: p["customer_id"],
         len,
         {"BRAZE_API_KEY": "wrong"},
@@ -154,7 +181,8 @@ def test_retries_429_with_retry_after_5xx_and_timeouts(case, warehouse, people, 
 
 
 @pytest.mark.parametrize(
-    "name", [case.destination for case in CASES if case.refused_key is not None]  # Klaviyo, Meta: not per row
+    "name",
+    [case.destination for case in CASES if case.refused_key is not None],  # Klaviyo, Meta: not per row
 )
 def test_refused_rows_are_recorded_and_retried_next_run(name, warehouse, people, fast_policy):
     case = BY_NAME[name]
@@ -165,7 +193,8 @@ def test_refused_rows_are_recorded_and_retried_next_run(name, warehouse, people,
         first = _sync(case, api.url, warehouse, fast_policy)
         assert (first.status, first.added, first.failed) == ("partial", PEOPLE - 1, 1)
         assert warehouse.query(
-            "select status, last_error is not null from reverse_etl.sync_state where primary_key = ?", [refused["customer_id"]]
+            "select status, last_error is not null from reverse_etl.sync_state where primary_key = ?",
+            [refused["customer_id"]],
         ) == [("failed", True)]
         assert warehouse.query(
             "select operation, status from reverse_etl.sync_log where run_id = ? and status = 'failed'", [first.run_id]
@@ -212,7 +241,9 @@ def test_missing_credentials_skip_the_sync(case, warehouse, people, fast_policy)
     result = run_sync(warehouse.path, spec, env={}, policy=fast_policy)
     assert result.status == "skipped"
     assert "not configured" in result.message
-    assert warehouse.query("select status from reverse_etl.sync_runs where sync_name = 'unconfigured'") == [("skipped",)]
+    assert warehouse.query("select status from reverse_etl.sync_runs where sync_name = 'unconfigured'") == [
+        ("skipped",)
+    ]
 
 
 def test_mailchimp_never_resubscribes_an_unsubscribed_member(warehouse, fast_policy):

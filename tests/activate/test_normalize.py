@@ -64,7 +64,10 @@ def test_meta_email_hash_is_of_trimmed_lowercase():
 
 
 def test_mailchimp_member_hash_is_md5_of_lowercase_email():
-    assert mailchimp_member_hash("Urist.McVankab@freddiesjokes.com") == hashlib.md5(b"urist.mcvankab@freddiesjokes.com").hexdigest()
+    assert (
+        mailchimp_member_hash("Urist.McVankab@freddiesjokes.com")
+        == hashlib.md5(b"urist.mcvankab@freddiesjokes.com").hexdigest()
+    )
     assert mailchimp_member_hash("A@B.CO") == mailchimp_member_hash("a@b.co")
 
 

@@ -13,7 +13,11 @@ from tests.activate.test_destinations import CASES, _sync
 
 
 def _secrets(env: dict[str, str]) -> list[str]:
-    return [value for name, value in env.items() if "URL" not in name and "ENDPOINT" not in name and "CUSTOMER_ID" not in name]
+    return [
+        value
+        for name, value in env.items()
+        if "URL" not in name and "ENDPOINT" not in name and "CUSTOMER_ID" not in name
+    ]
 
 
 def _warehouse_text(warehouse) -> str:

@@ -10,9 +10,9 @@ import yaml
 
 from cdp import settings
 from cdp.activate import load_sync_specs
+from cdp.activate.delivery import DeliveryPolicy
 from cdp.activate.destinations import destination_class
 from cdp.activate.destinations.base import RunContext
-from cdp.activate.delivery import DeliveryPolicy
 from cdp.activate.specs import SyncSpec
 from cdp.errors import CdpError
 
@@ -46,7 +46,12 @@ def manifest_with(tmp_path: Path, *syncs_per_model: list[dict]) -> Path:
 
 
 def test_specs_come_from_models_with_meta_syncs(tmp_path):
-    path = manifest_with(tmp_path, [SYNC], [], [{**SYNC, "name": "audience", "destination": "meta_custom_audiences", "mode": "add_remove"}])
+    path = manifest_with(
+        tmp_path,
+        [SYNC],
+        [],
+        [{**SYNC, "name": "audience", "destination": "meta_custom_audiences", "mode": "add_remove"}],
+    )
     specs = load_sync_specs(path)
     assert [spec.name for spec in specs] == ["audience", "cart_email"]
     cart = specs[1]

@@ -16,9 +16,20 @@ MEASURES = {"stage", "wall_s", "cpu_s", "peak_rss_mb", "returncode"}
 def bench_result(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bench")
     finished = subprocess.run(
-        [sys.executable, "-m", "cdp.cli", "bench", "--persons", "60",
-         "--work-dir", str(folder / "work"), "--results-dir", str(folder / "results")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "cdp.cli",
+            "bench",
+            "--persons",
+            "60",
+            "--work-dir",
+            str(folder / "work"),
+            "--results-dir",
+            str(folder / "results"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     return folder / "results"
@@ -40,7 +51,10 @@ def test_every_stage_of_both_runs_is_measured(bench_result):
 def test_baselines_ratios_and_accuracy_are_recorded(bench_result):
     result = json.loads((bench_result / "bench_60.json").read_text())
     assert set(result["side_by_side"]) == {
-        "ingest_vs_native_read", "identity_vs_plain_splink", "identity_stage_vs_plain_splink", "next_day_vs_full",
+        "ingest_vs_native_read",
+        "identity_vs_plain_splink",
+        "identity_stage_vs_plain_splink",
+        "next_day_vs_full",
     }
     for comparison in result["side_by_side"].values():
         assert comparison["ratio"] == pytest.approx(comparison["ours_s"] / comparison["baseline_s"], rel=0.01)

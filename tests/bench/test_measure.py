@@ -29,7 +29,9 @@ def test_memory_of_grandchildren_alive_together_is_summed(tmp_path):
 
 def test_a_failing_command_reports_its_exit_code_and_keeps_its_output(tmp_path):
     log = tmp_path / "stage.log"
-    measured = run_measured("fails", [sys.executable, "-c", "print('what went wrong'); raise SystemExit(3)"], log_path=log)
+    measured = run_measured(
+        "fails", [sys.executable, "-c", "print('what went wrong'); raise SystemExit(3)"], log_path=log
+    )
     assert measured.returncode == 3
     assert "what went wrong" in log.read_text()
     assert set(measured.as_dict()) == {"stage", "wall_s", "cpu_s", "peak_rss_mb", "returncode"}

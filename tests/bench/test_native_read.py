@@ -11,10 +11,15 @@ from cdp.demo.universe import generate
 
 # native table -> where the generator's manifest counts its rows
 FILE_TABLES = {
-    "native_web.events": "web", "native_app.events": "app", "native_pos.transactions": "pos",
-    "native_crm.contacts": "crm", "native_email.subscribers": "email_subscribers",
-    "native_email.events": "email_events", "native_erp.invoices": "erp",
-    "native_partner.responses": "partner", "native_broker.enrichment": "broker",
+    "native_web.events": "web",
+    "native_app.events": "app",
+    "native_pos.transactions": "pos",
+    "native_crm.contacts": "crm",
+    "native_email.subscribers": "email_subscribers",
+    "native_email.events": "email_events",
+    "native_erp.invoices": "erp",
+    "native_partner.responses": "partner",
+    "native_broker.enrichment": "broker",
 }
 
 

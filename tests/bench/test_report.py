@@ -21,14 +21,24 @@ def test_markdown_lists_each_stage_of_both_runs_and_each_comparison():
     full = [stage("ingest", 10.0), stage("identity", 20.0)]
     next_day = [stage("ingest", 1.0), stage("identity", 2.0)]
     result = {
-        "persons": 1000, "command": "cdp bench --persons 1000", "finished_at": "2026-11-24T12:00:00+00:00",
+        "persons": 1000,
+        "command": "cdp bench --persons 1000",
+        "finished_at": "2026-11-24T12:00:00+00:00",
         "machine": {"cpu_count": 2, "cpu_model": "test cpu", "memory_gb": 24, "platform": "Linux"},
-        "universe": {"source_records": 5000, "history_days": 180, "raw_rows_full": 40000, "raw_rows_next_day": 400,
-                     "generate": {"wall_s": 3.0, "peak_rss_mb": 200.0, "reused": True}},
+        "universe": {
+            "source_records": 5000,
+            "history_days": 180,
+            "raw_rows_full": 40000,
+            "raw_rows_next_day": 400,
+            "generate": {"wall_s": 3.0, "peak_rss_mb": 200.0, "reused": True},
+        },
         "full_run": {"stages": full, "total": {"wall_s": 30.0, "cpu_s": 15.0, "peak_rss_mb": 100.0}},
         "next_day_run": {"stages": next_day, "total": {"wall_s": 3.0, "cpu_s": 1.5, "peak_rss_mb": 100.0}},
-        "side_by_side": {"next_day_vs_full": comparison(
-            "next-day run vs full run", {"wall_s": 3.0, "cpu_s": 1.5}, {"wall_s": 30.0, "cpu_s": 15.0}, 0.15)},
+        "side_by_side": {
+            "next_day_vs_full": comparison(
+                "next-day run vs full run", {"wall_s": 3.0, "cpu_s": 1.5}, {"wall_s": 30.0, "cpu_s": 15.0}, 0.15
+            )
+        },
         "identity_accuracy": {"pairwise_f1": 0.99},
     }
     table = to_markdown(result)

@@ -78,7 +78,9 @@ def test_identity_columns_are_standardised(built_warehouse):
 
 
 def test_unreadable_values_are_flagged_not_dropped(built_warehouse):
-    raw_with_phone = built_warehouse.scalar("select count(*) from raw_crm.contacts where coalesce(trim(phone), '') <> ''")
+    raw_with_phone = built_warehouse.scalar(
+        "select count(*) from raw_crm.contacts where coalesce(trim(phone), '') <> ''"
+    )
     parsed, flagged = built_warehouse.query(
         "select count(phone), count(*) filter (where phone_is_invalid) from staging.stg_crm__contacts"
     )[0]
@@ -101,9 +103,12 @@ def test_duplicated_events_are_dropped(built_warehouse):
 
 
 def test_strong_ids_are_unpivoted_from_the_yaml_declarations(built_warehouse):
-    id_types = {row[0]: row[1] for row in built_warehouse.query(
-        "select source, list(distinct id_type order by id_type) from identity.identity_strong_ids group by source"
-    )}
+    id_types = {
+        row[0]: row[1]
+        for row in built_warehouse.query(
+            "select source, list(distinct id_type order by id_type) from identity.identity_strong_ids group by source"
+        )
+    }
     assert id_types["web"] == ["anonymous_id", "user_id"]
     assert id_types["shop"] == ["user_id"]
     assert id_types["pos"] == ["loyalty_card"]
@@ -111,9 +116,7 @@ def test_strong_ids_are_unpivoted_from_the_yaml_declarations(built_warehouse):
 
 
 def test_customer_360_has_one_row_per_customer(built_warehouse):
-    rows, customers = built_warehouse.query(
-        "select count(*), count(distinct customer_id) from marts.customer_360"
-    )[0]
+    rows, customers = built_warehouse.query("select count(*), count(distinct customer_id) from marts.customer_360")[0]
     resolved = built_warehouse.scalar("select count(distinct customer_id) from marts.customer_identities")
     assert rows == customers == resolved > 0
     # every source record is behind exactly one profile
@@ -136,7 +139,8 @@ def test_mart_tables_match_their_contracts(built_warehouse):
         declared = [(column["name"], column["data_type"].upper()) for column in node["columns"].values()]
         actual = built_warehouse.query(
             "select column_name, data_type from information_schema.columns"
-            " where table_schema = 'marts' and table_name = ? order by ordinal_position", [name]
+            " where table_schema = 'marts' and table_name = ? order by ordinal_position",
+            [name],
         )
         assert actual == declared, name
 
@@ -145,7 +149,9 @@ def test_a_failed_build_names_the_failing_node(empty_warehouse):
     """`cdp build` on a warehouse with nothing loaded: one line naming the node, exit 2."""
     result = subprocess.run(
         [sys.executable, "-m", "cdp.cli", "build", "--select", "stg_web__events"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 2
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
@@ -174,9 +180,12 @@ def test_resolution_meets_accuracy_floors_against_the_truth(built_warehouse):
     from cdp.identity.evaluate import score, split_off_breakdown
     from cdp.identity.warehouse import load_tables
 
-    con = load_tables(built_warehouse.path, {"resolution": "marts.customer_identities",
-                                             "identity_inputs": "identity.identity_inputs"})
-    con.execute("create table truth as select * from read_parquet(?)", [str(built_warehouse.universe / "truth.parquet")])
+    con = load_tables(
+        built_warehouse.path, {"resolution": "marts.customer_identities", "identity_inputs": "identity.identity_inputs"}
+    )
+    con.execute(
+        "create table truth as select * from read_parquet(?)", [str(built_warehouse.universe / "truth.parquet")]
+    )
     figures = score(con, "resolution", "truth") | split_off_breakdown(con, "resolution", "truth")
     assert figures["truth_records_unresolved"] == 0
     assert figures["pairwise_precision"] >= 0.99, figures

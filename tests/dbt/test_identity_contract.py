@@ -52,9 +52,20 @@ def project_copy(tmp_path) -> Path:
 def compile_identity_models(project: Path, empty_warehouse: Path) -> subprocess.CompletedProcess:
     dbt = str(Path(sys.executable).with_name("dbt"))
     return subprocess.run(
-        [dbt, "compile", "--project-dir", str(project), "--profiles-dir", str(project),
-         "--select", "identity_inputs", "identity_strong_ids"],
-        capture_output=True, text=True, timeout=300,
+        [
+            dbt,
+            "compile",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--select",
+            "identity_inputs",
+            "identity_strong_ids",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 import pandas
@@ -51,7 +52,7 @@ def file_hashes(folder: Path) -> dict[str, str]:
 class Files:
     """SQL over one universe's files with DuckDB (every column read as text)."""
 
-    GLOBS = {
+    GLOBS: ClassVar[dict[str, str]] = {
         "web": "web/events_*.jsonl",
         "app": "app/events_*.jsonl",
         "crm": "crm/contacts_*.jsonl",

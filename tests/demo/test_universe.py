@@ -12,7 +12,6 @@ import pytest
 from cdp.demo import universe, world
 from cdp.demo.rates import RATES
 from cdp.demo.universe import STREAMS, advance, generate
-
 from tests.demo.conftest import Files, file_hashes
 
 # source -> SQL listing the ids of its person-bearing records, read from the files themselves

@@ -11,8 +11,22 @@ import pytest
 from cdp import settings
 from cdp.identity.resolve import resolve_identities
 
-CONTRACT_COLUMNS = ["source", "source_record_id", "party", "email", "email_sha256", "phone", "first_name",
-                    "last_name", "date_of_birth", "address", "postcode", "city", "country", "observed_at"]
+CONTRACT_COLUMNS = [
+    "source",
+    "source_record_id",
+    "party",
+    "email",
+    "email_sha256",
+    "phone",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "address",
+    "postcode",
+    "city",
+    "country",
+    "observed_at",
+]
 
 
 def sha256(text: str) -> str:
@@ -34,7 +48,10 @@ def strong_ids(*rows: tuple) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def seeds() -> dict[str, pd.DataFrame]:
-    return {name: pd.read_csv(settings.SEEDS_DIR / f"{name}.csv", dtype=str) for name in ("blocked_identifiers", "nicknames")}
+    return {
+        name: pd.read_csv(settings.SEEDS_DIR / f"{name}.csv", dtype=str)
+        for name in ("blocked_identifiers", "nicknames")
+    }
 
 
 @pytest.fixture
@@ -43,9 +60,15 @@ def resolve(seeds):
 
     def run(inputs, ids=None, previous=None, *, at="2026-01-01", threshold=0.99, max_cluster_size=50):
         return resolve_identities(
-            inputs, ids if ids is not None else strong_ids(), seeds["blocked_identifiers"], seeds["nicknames"],
-            previous, threshold=threshold, max_cluster_size=max_cluster_size,
-            run_id=f"run-{at}", resolved_at=datetime.fromisoformat(at),
+            inputs,
+            ids if ids is not None else strong_ids(),
+            seeds["blocked_identifiers"],
+            seeds["nicknames"],
+            previous,
+            threshold=threshold,
+            max_cluster_size=max_cluster_size,
+            run_id=f"run-{at}",
+            resolved_at=datetime.fromisoformat(at),
         )
 
     return run

@@ -22,8 +22,9 @@ def test_evaluate_scores_record_customers_against_truth(tmp_path):
         con.execute("""create table identity.record_customers as select * from (values
             ('crm', 'C1', 'Caaaaaaaaaaaa'), ('shop', 'S1', 'Caaaaaaaaaaaa'), ('web', 'W1', 'Cbbbbbbbbbbbb'))
             t(source, source_record_id, customer_id)""")
-    pd.DataFrame({"source": ["crm", "shop", "web"], "source_record_id": ["C1", "S1", "W1"],
-                  "person_id": ["P1", "P1", "P1"]}).to_parquet(truth)
+    pd.DataFrame(
+        {"source": ["crm", "shop", "web"], "source_record_id": ["C1", "S1", "W1"], "person_id": ["P1", "P1", "P1"]}
+    ).to_parquet(truth)
     env = {**os.environ, "CDP_WAREHOUSE": str(warehouse)}
     result = cdp("identity", "evaluate", "--truth", str(truth), env=env)
     assert result.returncode == 0, result.stderr

@@ -11,11 +11,13 @@ from cdp.identity.evaluate import score, split_off_breakdown
 
 def test_pairwise_and_cluster_figures():
     # persons: p1 = {a, b, c}, p2 = {d, e}, p3 = {f}
-    truth = pd.DataFrame({"source": ["s"] * 6, "source_record_id": list("abcdef"),
-                          "person_id": ["p1", "p1", "p1", "p2", "p2", "p3"]})
+    truth = pd.DataFrame(
+        {"source": ["s"] * 6, "source_record_id": list("abcdef"), "person_id": ["p1", "p1", "p1", "p2", "p2", "p3"]}
+    )
     # resolution splits p1 (c alone) and puts p3's f with p2
-    resolution = pd.DataFrame({"source": ["s"] * 6, "source_record_id": list("abcdef"),
-                               "customer_id": ["X", "X", "Y", "Z", "Z", "Z"]})
+    resolution = pd.DataFrame(
+        {"source": ["s"] * 6, "source_record_id": list("abcdef"), "customer_id": ["X", "X", "Y", "Z", "Z", "Z"]}
+    )
     con = duckdb.connect()
     con.register("resolution", resolution)
     con.register("truth", truth)
@@ -44,16 +46,29 @@ def test_split_off_groups_are_told_apart_by_what_they_carry():
         ("i", "E", "p1", dict(email="ann.other@mail.nl")),  # other_email_or_phone
     ]
     columns = ("email", "email_sha256", "phone", "first_name", "last_name", "address", "postcode")
-    inputs = pd.DataFrame([{"source": "s", "source_record_id": r, **{c: v.get(c) for c in columns}} for r, _, _, v in rows])
+    inputs = pd.DataFrame(
+        [{"source": "s", "source_record_id": r, **{c: v.get(c) for c in columns}} for r, _, _, v in rows]
+    )
     con = duckdb.connect()
-    con.register("identity_inputs", inputs.astype({c: "string" for c in columns}))
-    con.register("resolution", pd.DataFrame({"source": "s", "source_record_id": [r[0] for r in rows], "customer_id": [r[1] for r in rows]}))
-    con.register("truth", pd.DataFrame({"source": "s", "source_record_id": [r[0] for r in rows], "person_id": [r[2] for r in rows]}))
+    con.register("identity_inputs", inputs.astype(dict.fromkeys(columns, "string")))
+    con.register(
+        "resolution",
+        pd.DataFrame({"source": "s", "source_record_id": [r[0] for r in rows], "customer_id": [r[1] for r in rows]}),
+    )
+    con.register(
+        "truth",
+        pd.DataFrame({"source": "s", "source_record_id": [r[0] for r in rows], "person_id": [r[2] for r in rows]}),
+    )
 
     breakdown = split_off_breakdown(con, "resolution", "truth")
 
     kinds = {kind: figures["records"] for kind, figures in breakdown["split_off"].items()}
-    assert kinds == {"household_email": 1, "nothing_to_link_by": 1, "name_elsewhere": 1, "name_and_place": 1,
-                     "other_email_or_phone": 1}
+    assert kinds == {
+        "household_email": 1,
+        "nothing_to_link_by": 1,
+        "name_elsewhere": 1,
+        "name_and_place": 1,
+        "other_email_or_phone": 1,
+    }
     # p1 is split by linkable groups too (h, i): only p2 counts as whole
     assert breakdown["share_persons_under_one_id_unless_unlinkable"] == pytest.approx(1 / 2)

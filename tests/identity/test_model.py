@@ -8,7 +8,9 @@ from cdp.identity.model import MODEL_PATH, UNSEEN_LEVEL_M, floor_unseen_m_probab
 
 
 def test_prediction_skips_only_the_blocking_rules_deterministic_links_cover():
-    saved = [rule["blocking_rule"] for rule in json.loads(MODEL_PATH.read_text())["blocking_rules_to_generate_predictions"]]
+    saved = [
+        rule["blocking_rule"] for rule in json.loads(MODEL_PATH.read_text())["blocking_rules_to_generate_predictions"]
+    ]
     used = [rule["blocking_rule"] for rule in model_for_prediction()["blocking_rules_to_generate_predictions"]]
     assert set(saved) - set(used) == {'l."email" = r."email"', 'l."phone" = r."phone"'}
     assert [rule for rule in saved if rule in used] == used  # the rest, in the saved order

@@ -7,7 +7,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tests.ingest.tiny_universe import write_day, ts
+from tests.ingest.tiny_universe import ts, write_day
 
 
 def quarantine(warehouse, source):
@@ -22,7 +22,9 @@ def assert_nothing_lost(warehouse, source, table):
     )[0]
     assert rows_in == loaded + quarantined
     assert warehouse.count(f"raw_{source}.{table}") == loaded
-    assert warehouse.scalar(f"SELECT count(*) FROM raw_{source}._quarantine WHERE source_row IS NOT NULL") == quarantined
+    assert (
+        warehouse.scalar(f"SELECT count(*) FROM raw_{source}._quarantine WHERE source_row IS NOT NULL") == quarantined
+    )
 
 
 def test_jsonl_bad_lines_are_quarantined_and_good_lines_load(warehouse):
@@ -56,7 +58,9 @@ def test_jsonl_bad_lines_are_quarantined_and_good_lines_load(warehouse):
 
 
 def test_csv_bad_rows_are_quarantined_and_good_rows_load(warehouse):
-    header = "transaction_id,line_no,store_id,occurred_at,loyalty_card,email,phone,product_id,quantity,unit_price,currency"
+    header = (
+        "transaction_id,line_no,store_id,occurred_at,loyalty_card,email,phone,product_id,quantity,unit_price,currency"
+    )
     rows = [
         f"t1,1,1,{ts(0, 1)},L1,,,P1,2,9.95,EUR",
         f"t2,1,1,{ts(0, 1)},L2,,,P1,2",  # too few fields
@@ -77,9 +81,12 @@ def test_csv_bad_rows_are_quarantined_and_good_rows_load(warehouse):
     assert found[5] == ("quantity", "not a valid bigint: two")
     assert found[7][1].startswith("INVALID ENCODING")
     assert warehouse.query("SELECT transaction_id, _source_row FROM raw_pos.transactions ORDER BY 1") == [
-        ("t1", 2), ("t5", 6)
+        ("t1", 2),
+        ("t5", 6),
     ]
-    assert warehouse.query("SELECT loyalty_card FROM raw_pos.transactions WHERE transaction_id = 't5'") == [("L5, gold",)]
+    assert warehouse.query("SELECT loyalty_card FROM raw_pos.transactions WHERE transaction_id = 't5'") == [
+        ("L5, gold",)
+    ]
     assert_nothing_lost(warehouse, "pos", "transactions")
 
 
@@ -92,7 +99,9 @@ def test_new_csv_column_evolves_the_table(warehouse):
 
     warehouse.ingest(["erp"])
 
-    assert warehouse.query("SELECT amount, vat_number FROM raw_erp.invoices WHERE invoice_id = 'i9'") == [(10.5, "NL123")]
+    assert warehouse.query("SELECT amount, vat_number FROM raw_erp.invoices WHERE invoice_id = 'i9'") == [
+        (10.5, "NL123")
+    ]
     assert warehouse.scalar("SELECT count(*) FROM raw_erp.invoices WHERE vat_number IS NULL") == 3
 
 
@@ -122,7 +131,9 @@ def test_parquet_value_of_wrong_type_is_quarantined(warehouse):
 
     warehouse.ingest(["broker"])
 
-    assert [r[1:4] for r in quarantine(warehouse, "broker")] == [(2, "delivered_at", "not a valid timestamp: last tuesday")]
+    assert [r[1:4] for r in quarantine(warehouse, "broker")] == [
+        (2, "delivered_at", "not a valid timestamp: last tuesday")
+    ]
     assert warehouse.query("SELECT broker_record_id, _source_row FROM raw_broker.enrichment") == [("b1", 1)]
     assert_nothing_lost(warehouse, "broker", "enrichment")
 
@@ -145,7 +156,8 @@ def test_record_without_its_primary_key_is_quarantined(warehouse):
     warehouse.ingest(["crm"])
 
     assert [r[1:4] for r in quarantine(warehouse, "crm")] == [
-        (2, "crm_id", "missing primary key value"), (3, "crm_id", "missing primary key value")
+        (2, "crm_id", "missing primary key value"),
+        (3, "crm_id", "missing primary key value"),
     ]
     assert warehouse.query("SELECT crm_id FROM raw_crm.contacts") == [("c1",)]
     assert_nothing_lost(warehouse, "crm", "contacts")

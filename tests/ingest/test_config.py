@@ -23,11 +23,16 @@ def test_shipped_config_lists_every_demo_source():
 @pytest.mark.parametrize(
     ("text", "where"),
     [
-        ("sources:\n  web:\n    kind: files\n    party: first\n    tables:\n      events: {format: xml, files: '*'}\n",
-         "sources.web.tables.events.format"),
+        (
+            "sources:\n  web:\n    kind: files\n    party: first\n    tables:\n      events: {format: xml, files: '*'}\n",
+            "sources.web.tables.events.format",
+        ),
         ("sources:\n  web:\n    kind: ftp\n    party: first\n", "sources.web"),
-        ("sources:\n  crm:\n    kind: files\n    party: first\n    tables:\n"
-         "      contacts: {format: csv, files: '*', write_disposition: merge}\n", "sources.crm.tables.contacts"),
+        (
+            "sources:\n  crm:\n    kind: files\n    party: first\n    tables:\n"
+            "      contacts: {format: csv, files: '*', write_disposition: merge}\n",
+            "sources.crm.tables.contacts",
+        ),
         ("sources:\n  web:\n    kind: files\n    party: fourth\n    tables: {}\n", "sources.web.party"),
         ("sources: [oops", "not valid YAML"),
     ],
@@ -43,7 +48,10 @@ def test_mistakes_name_the_file_and_key(tmp_path, text, where):
 
 def test_new_csv_source_of_people_is_one_entry_and_reads_fsspec_urls(warehouse, tmp_path):
     fs = fsspec.filesystem("memory")
-    fs.pipe("/loyalty/members_2026-01-01.csv", b"member_id,email,joined_at\nm1,a@example.com,2026-01-01\nm2,b@example.com,soon\n")
+    fs.pipe(
+        "/loyalty/members_2026-01-01.csv",
+        b"member_id,email,joined_at\nm1,a@example.com,2026-01-01\nm2,b@example.com,soon\n",
+    )
     path = tmp_path / "sources.yml"
     path.write_text(
         "sources:\n"
@@ -61,7 +69,9 @@ def test_new_csv_source_of_people_is_one_entry_and_reads_fsspec_urls(warehouse, 
     assert warehouse.query("SELECT member_id, _source_file, _source_row FROM raw_loyalty.members") == [
         ("m1", "memory:///loyalty/members_2026-01-01.csv", 2)
     ]
-    assert warehouse.query("SELECT field, reason FROM raw_loyalty._quarantine") == [("joined_at", "not a valid date: soon")]
+    assert warehouse.query("SELECT field, reason FROM raw_loyalty._quarantine") == [
+        ("joined_at", "not a valid date: soon")
+    ]
     fs.rm("/loyalty", recursive=True)
 
 

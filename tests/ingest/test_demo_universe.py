@@ -67,7 +67,10 @@ def test_demo_universe_loads_exactly_then_only_the_new_day(warehouse, universe):
 def assert_merged_tables_hold_the_newest_version(warehouse):
     """One row per key, and it is the newest version found in the source."""
     data = warehouse.data_dir
-    readers = {"crm": f"read_json('{data}/crm/contacts_*.jsonl')", "email_subscribers": f"read_csv('{data}/email/subscribers_*.csv')"}
+    readers = {
+        "crm": f"read_json('{data}/crm/contacts_*.jsonl')",
+        "email_subscribers": f"read_csv('{data}/email/subscribers_*.csv')",
+    }
     for key, (pk, _) in MERGED.items():
         table = FILE_TABLES[key]
         expected = duckdb.sql(

@@ -5,9 +5,19 @@ from __future__ import annotations
 from tests.ingest.tiny_universe import write_day, write_shop
 
 RAW_TABLES = [
-    "web.events", "app.events", "shop.customers", "shop.products", "shop.orders", "shop.order_items",
-    "pos.transactions", "crm.contacts", "email.subscribers", "email.events", "erp.invoices",
-    "partner.responses", "broker.enrichment",
+    "web.events",
+    "app.events",
+    "shop.customers",
+    "shop.products",
+    "shop.orders",
+    "shop.order_items",
+    "pos.transactions",
+    "crm.contacts",
+    "email.subscribers",
+    "email.events",
+    "erp.invoices",
+    "partner.responses",
+    "broker.enrichment",
 ]
 
 
@@ -20,10 +30,12 @@ def test_first_run_loads_every_source_exactly_and_a_rerun_nothing(warehouse, day
         assert warehouse.count(f"raw_{table}") == day0[table], table
         assert summary.sources[source].tables[name].loaded == day0[table], table
     # load metadata and file lineage on every row
-    assert warehouse.query(
-        "SELECT _source_file, _source_row FROM raw_web.events WHERE event_id = 'w0-2'"
-    ) == [("web/events_2026-01-01.jsonl", 3)]
-    assert warehouse.scalar("SELECT count(*) FROM raw_pos.transactions WHERE _dlt_load_id IS NULL OR _dlt_id IS NULL") == 0
+    assert warehouse.query("SELECT _source_file, _source_row FROM raw_web.events WHERE event_id = 'w0-2'") == [
+        ("web/events_2026-01-01.jsonl", 3)
+    ]
+    assert (
+        warehouse.scalar("SELECT count(*) FROM raw_pos.transactions WHERE _dlt_load_id IS NULL OR _dlt_id IS NULL") == 0
+    )
     # the manifest accounts for every row of every file
     for source in ["web", "app", "pos", "crm", "email", "erp", "partner", "broker"]:
         rows_in, loaded, quarantined = warehouse.query(
@@ -46,8 +58,15 @@ def test_new_day_loads_only_the_delta_and_merges_updates(warehouse, day0):
 
     summary = warehouse.ingest()
 
-    appended = ["web.events", "app.events", "pos.transactions", "email.events", "erp.invoices",
-                "partner.responses", "broker.enrichment"]
+    appended = [
+        "web.events",
+        "app.events",
+        "pos.transactions",
+        "email.events",
+        "erp.invoices",
+        "partner.responses",
+        "broker.enrichment",
+    ]
     for table in appended:
         source, name = table.split(".")
         assert summary.sources[source].tables[name].loaded == day1[table], table

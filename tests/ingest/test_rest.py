@@ -24,7 +24,7 @@ class CrmApi:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
+            def do_GET(self):
                 url = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 api.requests.append({"path": url.path, "query": query, "auth": self.headers.get("Authorization")})
@@ -35,10 +35,12 @@ class CrmApi:
                 since = query.get("updated_since", "")
                 rows = sorted((c for c in api.contacts if c["updated_at"] >= since), key=lambda c: c["crm_id"])
                 page = int(query.get("page", 0))
-                chunk = rows[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+                chunk = rows[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
                 more = (page + 1) * PAGE_SIZE < len(rows)
                 following = dict(query, page=str(page + 1))
-                next_url = f"http://127.0.0.1:{api.port}{url.path}?" + "&".join(f"{k}={v}" for k, v in following.items())
+                next_url = f"http://127.0.0.1:{api.port}{url.path}?" + "&".join(
+                    f"{k}={v}" for k, v in following.items()
+                )
                 self.reply(200, {"data": chunk, "next": next_url if more else None})
 
             def reply(self, status, body, headers=None):

@@ -61,8 +61,15 @@ def runs(tmp_path_factory) -> Runs:
         unchanged = run()
         ids_after_unchanged = customer_ids(warehouse)
     return Runs(
-        warehouse, first, customers_in_360, cart_abandoners_logged, [path.read_text() for path in exports],
-        ids_after_first, unchanged, ids_after_unchanged, output.getvalue(),
+        warehouse,
+        first,
+        customers_in_360,
+        cart_abandoners_logged,
+        [path.read_text() for path in exports],
+        ids_after_first,
+        unchanged,
+        ids_after_unchanged,
+        output.getvalue(),
     )
 
 

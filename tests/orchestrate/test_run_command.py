@@ -22,7 +22,9 @@ def test_cdp_run_refuses_a_data_folder_that_holds_something_else(tmp_path):
 
     result = subprocess.run(
         [CDP, "run", "--data-dir", str(data_dir), "--warehouse", str(tmp_path / "w" / "cdp.duckdb")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert result.returncode == 2
@@ -37,8 +39,12 @@ def test_a_run_whose_process_is_gone_is_marked_failed(tmp_path):
     instance = local_instance(tmp_path / "dagster_home")
     for run_id, pid in (("a" * 32, dead_pid), ("b" * 32, None)):  # the second has no pid: not ours to judge
         instance.add_run(
-            DagsterRun(job_name="nightly", run_id=run_id, status=dg.DagsterRunStatus.STARTED,
-                       tags={PID_TAG: pid} if pid else {})
+            DagsterRun(
+                job_name="nightly",
+                run_id=run_id,
+                status=dg.DagsterRunStatus.STARTED,
+                tags={PID_TAG: pid} if pid else {},
+            )
         )
 
     fail_runs_of_dead_processes(instance)

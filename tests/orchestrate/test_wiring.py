@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import dagster as dg
 import duckdb
@@ -88,7 +89,7 @@ def test_the_schedule_requests_the_nightly_job_at_2am(fixture_defs, tmp_path):
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "UTC")
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(2026, 1, 10, 2, tzinfo=timezone.utc)
+            instance=instance, scheduled_execution_time=datetime(2026, 1, 10, 2, tzinfo=UTC)
         )
         requests = schedule.evaluate_tick(context).run_requests
     assert len(requests) == 1
@@ -102,7 +103,7 @@ def test_the_schedule_time_zone_comes_from_the_environment(fixture_defs, monkeyp
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []
 
     def do_POST(self):
         length = int(self.headers["Content-Length"])
@@ -145,14 +146,34 @@ def test_a_failed_step_is_posted_to_the_alert_webhook(alert_server, fixture_defs
 def test_an_unreachable_alert_webhook_does_not_raise(monkeypatch, fixture_defs):
     monkeypatch.setenv(WEBHOOK_ENV, "http://127.0.0.1:9/alerts")  # discard port: connection refused
     op = fixture_defs.resolve_job_def(definitions.NIGHTLY_JOB).graph.node_dict["dlt_web"].definition
-    with dg.build_hook_context(op=op, run_id="0123456789ab", job_name="nightly", op_exception=ValueError("x")) as context:
+    with dg.build_hook_context(
+        op=op, run_id="0123456789ab", job_name="nightly", op_exception=ValueError("x")
+    ) as context:
         report_failure(context)
 
 
 WEB_EVENTS = [
-    {"event_id": "e1", "anonymous_id": "a1", "event_type": "signup", "occurred_at": "2026-01-01T10:00:00Z", "email": " Ann@Example.com"},
-    {"event_id": "e2", "anonymous_id": "a2", "event_type": "page_view", "occurred_at": "2026-01-01T11:00:00Z", "email": None},
-    {"event_id": "e3", "anonymous_id": "a3", "event_type": "signup", "occurred_at": "not a time", "email": "bo@example.com"},
+    {
+        "event_id": "e1",
+        "anonymous_id": "a1",
+        "event_type": "signup",
+        "occurred_at": "2026-01-01T10:00:00Z",
+        "email": " Ann@Example.com",
+    },
+    {
+        "event_id": "e2",
+        "anonymous_id": "a2",
+        "event_type": "page_view",
+        "occurred_at": "2026-01-01T11:00:00Z",
+        "email": None,
+    },
+    {
+        "event_id": "e3",
+        "anonymous_id": "a3",
+        "event_type": "signup",
+        "occurred_at": "not a time",
+        "email": "bo@example.com",
+    },
 ]
 
 
@@ -169,7 +190,9 @@ def test_ingest_to_sync_executes_in_process_and_a_second_run_sends_nothing(fixtu
     monkeypatch.setenv("CDP_WAREHOUSE", str(warehouse))
     instance = local_instance(tmp_path / "dagster_home")
     job = fixture_defs.resolve_job_def(definitions.NIGHTLY_JOB)
-    selection = [key(k) for k in ("dlt/web/events", "staging/stg_web__signups", "segments/signups", "sync/signups_file")]
+    selection = [
+        key(k) for k in ("dlt/web/events", "staging/stg_web__signups", "segments/signups", "sync/signups_file")
+    ]
 
     first = job.execute_in_process(instance=instance, asset_selection=selection)
     second = job.execute_in_process(instance=instance, asset_selection=selection)

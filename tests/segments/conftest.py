@@ -45,7 +45,8 @@ class DbtScratch:
 
     def model(self, name: str) -> dict:
         return next(
-            node for node in self.manifest["nodes"].values()
+            node
+            for node in self.manifest["nodes"].values()
             if node["resource_type"] == "model" and node["name"] == name
         )
 
@@ -53,11 +54,16 @@ class DbtScratch:
 def run_dbt(warehouse: Path, target_dir: Path, *args: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "CDP_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     command = [
-        DBT, *args,
-        "--project-dir", str(settings.DBT_PROJECT_DIR),
-        "--profiles-dir", str(settings.DBT_PROJECT_DIR),
-        "--target-path", str(target_dir),
-        "--log-path", str(target_dir / "logs"),
+        DBT,
+        *args,
+        "--project-dir",
+        str(settings.DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(settings.DBT_PROJECT_DIR),
+        "--target-path",
+        str(target_dir),
+        "--log-path",
+        str(target_dir / "logs"),
     ]
     return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=target_dir)
 
@@ -71,9 +77,7 @@ def create_empty_marts(warehouse: Path, scratch: DbtScratch) -> None:
     with duckdb.connect(str(warehouse)) as connection:
         for name in MARTS_READ_BY_SEGMENTS:
             node = scratch.model(name)
-            columns = ", ".join(
-                f'"{column["name"]}" {column["data_type"]}' for column in node["columns"].values()
-            )
+            columns = ", ".join(f'"{column["name"]}" {column["data_type"]}' for column in node["columns"].values())
             connection.execute(f'create schema if not exists "{node["schema"]}"')
             connection.execute(f'create or replace table "{node["schema"]}"."{node["alias"]}" ({columns})')
 

@@ -12,8 +12,13 @@ import duckdb
 import pytest
 
 JOURNEY_SEGMENTS = {
-    "orientation", "consideration", "cart_abandoners", "cross_sell",
-    "repeat_purchase_due", "lapsed_high_value", "vip_loyalty",
+    "orientation",
+    "consideration",
+    "cart_abandoners",
+    "cross_sell",
+    "repeat_purchase_due",
+    "lapsed_high_value",
+    "vip_loyalty",
 }
 MODES = {"upsert", "mirror", "add_remove"}
 ON_LEAVE = {"remove", "ignore", "clear_fields"}
@@ -25,7 +30,7 @@ def syncs_of(model: dict) -> list[dict]:
 
 
 def test_the_journey_is_covered(dbt_scratch):
-    assert JOURNEY_SEGMENTS <= {model["name"] for model in dbt_scratch.segment_models()}
+    assert {model["name"] for model in dbt_scratch.segment_models()} >= JOURNEY_SEGMENTS
 
 
 def test_segment_unit_tests_data_tests_and_build_pass(built_segments):
@@ -56,11 +61,14 @@ def test_every_segment_and_column_is_documented(dbt_scratch, built_segments):
     with duckdb.connect(str(dbt_scratch.warehouse), read_only=True) as connection:
         for model in dbt_scratch.segment_models():
             assert "**Who:**" in model["description"] and "**Why:**" in model["description"], model["name"]
-            built = [row[0] for row in connection.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = ? and table_name = ? order by ordinal_position",
-                [model["schema"], model["alias"]],
-            ).fetchall()]
+            built = [
+                row[0]
+                for row in connection.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_schema = ? and table_name = ? order by ordinal_position",
+                    [model["schema"], model["alias"]],
+                ).fetchall()
+            ]
             assert built[0] == "customer_id", model["name"]
             assert built == list(model["columns"]), f"{model['name']}: documented columns differ from the table"
             assert all(column["description"] for column in model["columns"].values()), model["name"]
@@ -87,7 +95,7 @@ def test_sync_declarations_are_complete_and_map_real_columns(dbt_scratch):
         columns = set(model["columns"])
         for sync in syncs_of(model):
             where = f"{model['name']}: {sync.get('name')}"
-            assert SYNC_KEYS <= set(sync), where
+            assert set(sync) >= SYNC_KEYS, where
             assert sync["mode"] in MODES, where
             assert sync.get("on_leave", "ignore") in ON_LEAVE, where
             assert sync["primary_key"] == "customer_id", where
@@ -100,7 +108,7 @@ def test_api_syncs_take_settings_from_the_environment_not_the_yaml(dbt_scratch):
     """Secrets never live in a segment's YAML: only ids rendered from env_var, empty when unset."""
     for model in dbt_scratch.segment_models():
         for sync in syncs_of(model):
-            for key, value in sync.get("config", {}).items():
+            for key in sync.get("config", {}):
                 assert not any(word in key.lower() for word in ("token", "secret", "password", "api_key")), sync["name"]
 
 

@@ -104,7 +104,9 @@ class Destination:
         operation = {"remove": "remove", "clear_fields": "clear"}.get(self.spec.on_leave or "")
         if operation is None or operation in self.supported_operations:
             return None
-        choices = ["ignore"] + [leave for leave, op in (("remove", "remove"), ("clear_fields", "clear")) if op in self.supported_operations]
+        choices = ["ignore"] + [
+            leave for leave, op in (("remove", "remove"), ("clear_fields", "clear")) if op in self.supported_operations
+        ]
         return (
             f"destination {self.spec.destination} cannot {operation} rows that leave the segment "
             f"(on_leave: {self.spec.on_leave}); declare on_leave: {' or '.join(choices)}"

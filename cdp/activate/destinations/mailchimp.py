@@ -57,7 +57,8 @@ class MailchimpDestination(Destination):
         if row.operation in ("remove", "retire"):  # retire: the old address of a changed email
             return {"email_address": email}
         merge_fields = {
-            name.upper(): "" if row.operation == "clear" or value is None else value for name, value in row.fields.items()
+            name.upper(): "" if row.operation == "clear" or value is None else value
+            for name, value in row.fields.items()
         }
         return {"email_address": email, "status_if_new": "subscribed", "merge_fields": merge_fields}
 

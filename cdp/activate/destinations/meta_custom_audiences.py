@@ -84,7 +84,9 @@ class MetaCustomAudiencesDestination(Destination):
         response = self.sender.request(method, f"/{self.config('audience_id')}/users", json=body)
         invalid = (response.json() or {}).get("num_invalid_entries", 0)
         if invalid:
-            log.warning("sync %s: Meta reported %s invalid entries in a batch of %s", self.spec.name, invalid, len(items))
+            log.warning(
+                "sync %s: Meta reported %s invalid entries in a batch of %s", self.spec.name, invalid, len(items)
+            )
         return {}
 
 

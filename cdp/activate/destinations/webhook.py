@@ -55,7 +55,7 @@ class WebhookDestination(Destination):
         return ""  # the full URL is the request target
 
     def prepare(self, row: SyncRow) -> dict[str, Any]:
-        fields = {name: None for name in row.fields} if row.operation == "clear" else row.fields
+        fields = dict.fromkeys(row.fields) if row.operation == "clear" else row.fields
         return {"key": row.primary_key, "operation": row.operation, "identifiers": row.identifiers, "fields": fields}
 
     def send(self, operation: str, items: list[dict[str, Any]]) -> dict[int, str]:
@@ -64,7 +64,10 @@ class WebhookDestination(Destination):
             separators=(",", ":"),
             default=str,
         ).encode("utf-8")
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature(self.secret("CDP_WEBHOOK_SECRET"), body)}
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: signature(self.secret("CDP_WEBHOOK_SECRET"), body),
+        }
         response = self.post(self.url, content=body, headers=headers)
         return _row_errors(response)
 
