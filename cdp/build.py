@@ -1,92 +1,22 @@
 """`cdp build`: run the dbt project (staging -> identity -> marts -> segments) on the warehouse.
 
-Two things live here:
+`build(...)`, the command: `dbt build` through dbt's programmatic `dbtRunner`, with the
+project and profiles in `cdp.settings.DBT_PROJECT_DIR`; a failure raises `CdpError` naming
+the failing nodes. The UDFs dbt's connections need come from the dbt-duckdb plugin,
+`cdp.dbt_plugin`.
 
-- `build(...)`, the command: `dbt build` through dbt's programmatic `dbtRunner`, with the
-  project and profiles in `cdp.settings.DBT_PROJECT_DIR`; a failure raises `CdpError`
-  naming the failing nodes.
-- `Plugin`, the dbt-duckdb plugin named in dbt_project/profiles.yml (`module: cdp.build`).
-  It registers the Python UDFs the staging SQL calls, so `dbt build` stays self-contained
-  whether it is started by `cdp build`, Dagster or a bare `dbt` command.
-
-Heavy imports (dbt, duckdb, phonenumbers) happen inside functions: `cdp --help` stays fast.
+dbt is imported inside functions: `cdp --help` stays fast.
 """
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Annotated, Any
 
 import typer
 
 from cdp import settings
 from cdp.errors import CdpError
-
-PHONE_UDF = "cdp_phone_e164"
-
-
-@lru_cache(maxsize=1_000_000)
-def phone_to_e164(raw: str | None, regions: str | None) -> str | None:
-    """A phone number in E.164 (+31612345678), or None when it is not one valid number.
-
-    `regions` is the record's ISO-2 country, or a comma-separated list of candidates in
-    order of preference when the country is unknown (a number typed at a till): a national
-    format (06-12345678) is read in the first region where it is a valid number.
-    A leading 00 is read as the international prefix (0031 6...) even where the region's
-    own prefix differs (011 in the US). Placeholders such as 000000 are never valid.
-    """
-    if raw is None or not raw.strip():
-        return None
-    for region in (regions or "").split(","):
-        if number := _parse_valid(raw, region.strip()):
-            return number
-    if raw.strip().startswith("00"):
-        return _parse_valid("+" + raw.strip()[2:], "")
-    return None
-
-
-def _parse_valid(raw: str, region: str) -> str | None:
-    import phonenumbers
-
-    try:
-        number = phonenumbers.parse(raw, region.upper() or None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def register_udfs(conn: Any) -> None:
-    """Add cdp's UDFs to a DuckDB connection: `cdp_phone_e164(phone, regions)`."""
-    from duckdb import sqltypes
-
-    conn.create_function(
-        PHONE_UDF,
-        phone_to_e164,
-        [sqltypes.VARCHAR, sqltypes.VARCHAR],
-        sqltypes.VARCHAR,
-        null_handling="special",  # null regions still parse +31... numbers
-        side_effects=False,
-    )
-
-
-def __getattr__(name: str) -> Any:
-    """`Plugin`, built on first use: dbt-duckdb loads it; the CLI never pays for importing dbt."""
-    if name != "Plugin":
-        raise AttributeError(name)
-    from dbt.adapters.duckdb.plugins import BasePlugin
-
-    class Plugin(BasePlugin):
-        """dbt-duckdb plugin: registers cdp's UDFs on every connection dbt opens, and bounds its memory."""
-
-        def configure_connection(self, conn: Any) -> None:
-            register_udfs(conn)
-            conn.execute(f"set memory_limit = '{settings.duckdb_memory_limit()}'")
-
-    globals()["Plugin"] = Plugin
-    return Plugin
 
 
 def run_dbt_build(

@@ -32,8 +32,8 @@ from cdp.activate import diff, state
 from cdp.activate.delivery import BatchRejected, DeliveryFailed, DeliveryPolicy, batched
 from cdp.activate.destinations import destination_class
 from cdp.activate.destinations.base import Destination, RunContext, SyncRow
-from cdp.activate.normalize import IdentifierError, MissingIdentifier
 from cdp.activate.specs import SyncSpec
+from cdp.identifiers import IdentifierError, MissingIdentifier
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import duckdb
 
+from cdp.identifiers import CANONICAL_EMAIL_SQL
+
 # The identity contract columns resolution reads (the display forms and observed_at are
 # for the golden record, not for matching; callers may pass only these).
 MATCHING_INPUT_COLUMNS = (
@@ -35,13 +37,6 @@ MATCHING_INPUT_COLUMNS = (
 # A typo is one edit (a character dropped, doubled, swapped or replaced): names further
 # apart than this, across their nickname families, belong to two people.
 TYPO_EDITS = 1
-
-# Gmail ignores dots and +tags in the local part, so they name the same mailbox.
-_CANONICAL_EMAIL = """
-    case when split_part(e, '@', 2) in ('gmail.com', 'googlemail.com')
-         then replace(split_part(split_part(e, '@', 1), '+', 1), '.', '') || '@gmail.com'
-         else e end
-"""
 
 
 def _text(column: str) -> str:
@@ -114,7 +109,7 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection) -> None:
     """)
     # Plain emails get a canonical key; hashed-only records take the key of the plain
     # email whose SHA-256 (of the lower/trimmed form, as partners hash it) they carry.
-    con.execute(f"create or replace temp macro canonical_email(e) as {_CANONICAL_EMAIL}")
+    con.execute(f"create or replace temp macro canonical_email(e) as {CANONICAL_EMAIL_SQL}")
     con.execute("""
         create or replace temp table hash_to_key as
         select sha256(email) as email_sha256, min(canonical_email(email)) as email_key

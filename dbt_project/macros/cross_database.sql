@@ -47,9 +47,9 @@
 {% macro phone_e164(expression, region) -%}
     {{ return(adapter.dispatch('phone_e164', 'cdp')(expression, region)) }}
 {%- endmacro %}
-{# cdp_phone_e164 is registered by the cdp.build dbt-duckdb plugin (profiles.yml). #}
+{# cdp_phone_e164 is registered by the cdp.dbt_plugin dbt-duckdb plugin (profiles.yml). #}
 {% macro duckdb__phone_e164(expression, region) -%} cdp_phone_e164({{ expression }}, {{ region }}) {%- endmacro %}
-{# On Spark, register the same Python function as a UDF named cdp_phone_e164 (cdp.build.phone_to_e164). #}
+{# On Spark, register the same Python function as a UDF named cdp_phone_e164 (cdp.identifiers.phone_e164). #}
 {% macro default__phone_e164(expression, region) -%} cdp_phone_e164({{ expression }}, {{ region }}) {%- endmacro %}
 
 {# Parse a text date in the formats sources use; null when it is not a date. #}

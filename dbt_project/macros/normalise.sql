@@ -1,6 +1,8 @@
 {#
   Standardisation shared by every staging model, so a field is cleaned the same way
-  whichever source it comes from. Each returns an expression; the `*_is_invalid` flags
+  whichever source it comes from. Each rule is defined in cdp/identifiers.py (the one home
+  for identifier rules, which the phone UDF, the identity step and the destinations call);
+  these macros are its SQL, checked equal to it by the property tests in tests/test_identifiers.py. Each returns an expression; the `*_is_invalid` flags
   mark a value that was present but could not be parsed (it becomes null, the row stays).
 #}
 
@@ -32,16 +34,19 @@
 {%- endmacro %}
 
 {# Postcode compact and upper case (1011 ab -> 1011AB), checked against the country's pattern
-   from the country_codes seed; kept unchecked when the country is not in the seed. #}
+   from the country_codes seed; kept unchecked when the country is not in the seed. Postcodes are
+   ASCII letters and digits everywhere: anything else is not one. The rule is
+   cdp.identifiers.normalise_postcode; tests/test_identifiers.py checks the two agree. #}
 {% macro normalise_postcode(expression, pattern) -%}
     case
-        when {{ pattern }} is null or {{ regex_matches(compact_postcode(expression), pattern) }}
-            then nullif({{ compact_postcode(expression) }}, '')
+        when {{ regex_matches(unseparated_postcode(expression), "'^[A-Za-z0-9]*$'") }}
+            and ({{ pattern }} is null or {{ regex_matches('upper(' ~ unseparated_postcode(expression) ~ ')', pattern) }})
+            then nullif(upper({{ unseparated_postcode(expression) }}), '')
     end
 {%- endmacro %}
 
-{% macro compact_postcode(expression) -%}
-    upper({{ regex_replace_all(expression, "'[ \\t.-]'", "''") }})
+{% macro unseparated_postcode(expression) -%}
+    {{ regex_replace_all(expression, "'[ \\t.-]'", "''") }}
 {%- endmacro %}
 
 {#

@@ -3,7 +3,8 @@
 import duckdb
 import pytest
 
-from cdp.build import phone_to_e164, register_udfs
+from cdp.dbt_plugin import register_udfs
+from cdp.identifiers import phone_e164 as phone_to_e164
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from cdp.activate.delivery import RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
-from cdp.activate.normalize import MissingIdentifier, e164_phone, normalize_email
+from cdp.identifiers import MissingIdentifier, email_for_destination, phone_for_destination
 
 
 class BrazeDestination(Destination):
@@ -40,11 +40,11 @@ class BrazeDestination(Destination):
         if row.identifier("external_id") is not None:
             attributes["external_id"] = str(row.identifier("external_id"))
         if row.identifier("email") is not None:
-            attributes["email"] = normalize_email(str(row.identifier("email")))
+            attributes["email"] = email_for_destination(str(row.identifier("email")))
         if "external_id" not in attributes and "email" not in attributes:
             raise MissingIdentifier("no external_id or email")
         if row.identifier("phone") is not None:
-            attributes["phone"] = e164_phone(str(row.identifier("phone")))
+            attributes["phone"] = phone_for_destination(str(row.identifier("phone")))
         for name, value in row.fields.items():
             attributes[name] = None if row.operation == "clear" else value
         return attributes

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from cdp.activate.delivery import RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
-from cdp.activate.normalize import MissingIdentifier, e164_phone, google_email, sha256_hex
+from cdp.identifiers import MissingIdentifier, google_email, phone_for_destination, sha256_hex
 
 
 class GoogleAdsCustomerMatchDestination(Destination):
@@ -59,7 +59,9 @@ class GoogleAdsCustomerMatchDestination(Destination):
             identifiers.append({"hashedEmail": sha256_hex(google_email(str(row.identifier("email"))))})
         if row.identifier("phone") is not None:
             region = row.identifier("country_code") or row.identifier("country")
-            identifiers.append({"hashedPhoneNumber": sha256_hex(e164_phone(str(row.identifier("phone")), region))})
+            identifiers.append(
+                {"hashedPhoneNumber": sha256_hex(phone_for_destination(str(row.identifier("phone")), region))}
+            )
         if not identifiers:
             raise MissingIdentifier("no email or phone")
         return {"userIdentifiers": identifiers}

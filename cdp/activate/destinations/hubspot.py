@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from cdp.activate.delivery import RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
-from cdp.activate.normalize import MissingIdentifier, normalize_email
+from cdp.identifiers import MissingIdentifier, email_for_destination
 
 
 class HubspotDestination(Destination):
@@ -45,7 +45,7 @@ class HubspotDestination(Destination):
         identifier = row.identifier(self.id_property)
         if identifier is None:
             raise MissingIdentifier(f"no {self.id_property}")
-        identifier = normalize_email(str(identifier)) if self.id_property == "email" else str(identifier)
+        identifier = email_for_destination(str(identifier)) if self.id_property == "email" else str(identifier)
         properties = {
             name: "" if row.operation == "clear" or value is None else str(value) for name, value in row.fields.items()
         }

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from cdp.activate.delivery import RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
-from cdp.activate.normalize import MissingIdentifier, e164_phone, normalize_email
+from cdp.identifiers import MissingIdentifier, email_for_destination, phone_for_destination
 
 REVISION = "2024-10-15"
 PROFILE_ATTRIBUTES = frozenset({"first_name", "last_name", "organization", "title", "image", "locale"})
@@ -51,9 +51,9 @@ class KlaviyoDestination(Destination):
     def prepare(self, row: SyncRow) -> dict[str, Any]:
         attributes: dict[str, Any] = {}
         if row.identifier("email") is not None:
-            attributes["email"] = normalize_email(str(row.identifier("email")))
+            attributes["email"] = email_for_destination(str(row.identifier("email")))
         if row.identifier("phone") is not None:
-            attributes["phone_number"] = e164_phone(str(row.identifier("phone")))
+            attributes["phone_number"] = phone_for_destination(str(row.identifier("phone")))
         if row.identifier("external_id") is not None:
             attributes["external_id"] = str(row.identifier("external_id"))
         if not attributes:

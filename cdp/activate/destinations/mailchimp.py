@@ -23,7 +23,7 @@ import httpx
 
 from cdp.activate.delivery import BatchRejected, RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
-from cdp.activate.normalize import MissingIdentifier, mailchimp_member_hash, normalize_email
+from cdp.identifiers import MissingIdentifier, email_for_destination, mailchimp_member_hash
 
 
 class MailchimpDestination(Destination):
@@ -53,7 +53,7 @@ class MailchimpDestination(Destination):
         email = row.identifier("email")
         if email is None:
             raise MissingIdentifier("no email")
-        email = normalize_email(str(email))
+        email = email_for_destination(str(email))
         if row.operation in ("remove", "retire"):  # retire: the old address of a changed email
             return {"email_address": email}
         merge_fields = {

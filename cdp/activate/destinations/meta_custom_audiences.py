@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from cdp.activate.delivery import RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
-from cdp.activate.normalize import MissingIdentifier, meta_phone, normalize_email, sha256_hex
+from cdp.identifiers import MissingIdentifier, email_for_destination, meta_phone, sha256_hex
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def _lower(value: str) -> str:
 
 # identifier name in the sync spec -> (Meta schema key, normaliser before hashing)
 SCHEMA = {
-    "email": ("EMAIL", normalize_email),
+    "email": ("EMAIL", email_for_destination),
     "phone": ("PHONE", meta_phone),
     "country": ("COUNTRY", _lower),
     "first_name": ("FN", _lower),

@@ -13,13 +13,13 @@ import hashlib
 
 import pytest
 
-from cdp.activate.normalize import (
+from cdp.identifiers import (
     IdentifierError,
-    e164_phone,
+    email_for_destination,
     google_email,
     mailchimp_member_hash,
     meta_phone,
-    normalize_email,
+    phone_for_destination,
     sha256_hex,
 )
 
@@ -51,7 +51,7 @@ def test_google_email(raw, expected):
     ],
 )
 def test_e164_phone(raw, region, expected):
-    assert e164_phone(raw, region) == expected
+    assert phone_for_destination(raw, region) == expected
 
 
 def test_meta_phone_digits_with_country_code_no_plus():
@@ -60,7 +60,10 @@ def test_meta_phone_digits_with_country_code_no_plus():
 
 
 def test_meta_email_hash_is_of_trimmed_lowercase():
-    assert sha256_hex(normalize_email(" John_Smith@Gmail.com ")) == hashlib.sha256(b"john_smith@gmail.com").hexdigest()
+    assert (
+        sha256_hex(email_for_destination(" John_Smith@Gmail.com "))
+        == hashlib.sha256(b"john_smith@gmail.com").hexdigest()
+    )
 
 
 def test_mailchimp_member_hash_is_md5_of_lowercase_email():
@@ -74,10 +77,10 @@ def test_mailchimp_member_hash_is_md5_of_lowercase_email():
 @pytest.mark.parametrize("bad", ["not-an-email", "@example.com", "someone@localhost"])
 def test_bad_email_is_refused(bad):
     with pytest.raises(IdentifierError):
-        normalize_email(bad)
+        email_for_destination(bad)
 
 
 @pytest.mark.parametrize("bad", ["call me", "12"])
 def test_bad_phone_is_refused(bad):
     with pytest.raises(IdentifierError):
-        e164_phone(bad, "NL")
+        phone_for_destination(bad, "NL")

@@ -1,0 +1,39 @@
+"""The dbt-duckdb plugin named in dbt_project/profiles.yml (`module: cdp.dbt_plugin`).
+
+It registers cdp's Python UDFs on every connection dbt opens and bounds DuckDB's memory,
+so `dbt build` is self-contained whether `cdp build`, Dagster or a bare `dbt` starts it.
+Only dbt imports this module (it imports dbt-duckdb at load).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+
+from cdp import settings
+from cdp.identifiers import phone_e164
+
+PHONE_UDF = "cdp_phone_e164"
+
+
+def register_udfs(conn: Any) -> None:
+    """Add cdp's UDFs to a DuckDB connection: `cdp_phone_e164(phone, regions)` (cdp.identifiers.phone_e164)."""
+    from duckdb import sqltypes
+
+    conn.create_function(
+        PHONE_UDF,
+        phone_e164,
+        [sqltypes.VARCHAR, sqltypes.VARCHAR],
+        sqltypes.VARCHAR,
+        null_handling="special",  # null regions still parse +31... numbers
+        side_effects=False,
+    )
+
+
+class Plugin(BasePlugin):
+    """Registers cdp's UDFs on every connection dbt opens, and bounds its memory."""
+
+    def configure_connection(self, conn: Any) -> None:
+        register_udfs(conn)
+        conn.execute(f"set memory_limit = '{settings.duckdb_memory_limit()}'")
