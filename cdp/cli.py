@@ -58,6 +58,9 @@ def _register() -> None:
     from cdp.identity.cli import identity_app
 
     app.add_typer(identity_app, name="identity", rich_help_panel="Merge")
+    from cdp.dbt_files import dbt_app
+
+    app.add_typer(dbt_app, name="dbt", rich_help_panel="Merge")
     from cdp.activate.cli import sync
 
     app.command("sync", rich_help_panel="Activate")(sync)
