@@ -11,7 +11,7 @@ import string
 
 import phonenumbers
 
-from cdp.demo.people import NICKNAMES, Person
+from cdp.demo.people import Person, nicknames
 from cdp.demo.rates import Rates
 
 GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
@@ -57,8 +57,9 @@ def maybe(rng: random.Random, rate: float, change, text: str | None) -> str | No
 def names(rng: random.Random, rates: Rates, person: Person, day: int) -> tuple[str, str]:
     """First and last name as typed into a form on `day`."""
     first, last = person.first_name, person.last_name_on(day)
-    if rng.random() < rates.nickname and first in NICKNAMES:
-        first = NICKNAMES[first]
+    nickname = nicknames().get(first)
+    if rng.random() < rates.nickname and nickname:
+        first = nickname
     if rng.random() < rates.swapped_names:
         first, last = last, first
     first, last = maybe(rng, rates.typo, typo, first), maybe(rng, rates.typo, typo, last)

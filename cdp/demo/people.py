@@ -8,6 +8,7 @@ whether it is made by `generate` or re-made by `advance`.
 
 from __future__ import annotations
 
+import csv
 import random
 import unicodedata
 from dataclasses import dataclass
@@ -17,86 +18,9 @@ from functools import cache
 import phonenumbers
 from faker import Faker
 
+from cdp import settings
 from cdp.demo import world
 from cdp.demo.rates import Rates
-
-# One common nickname per first name, across the four locales.
-NICKNAMES = {
-    "Robert": "Bob",
-    "William": "Bill",
-    "Elizabeth": "Liz",
-    "Katherine": "Kate",
-    "Margaret": "Maggie",
-    "James": "Jim",
-    "Richard": "Rick",
-    "Michael": "Mike",
-    "Thomas": "Tom",
-    "Christopher": "Chris",
-    "Jennifer": "Jen",
-    "Daniel": "Dan",
-    "Matthew": "Matt",
-    "Anthony": "Tony",
-    "Joseph": "Joe",
-    "Jessica": "Jess",
-    "Samantha": "Sam",
-    "Alexander": "Alex",
-    "Benjamin": "Ben",
-    "Nicholas": "Nick",
-    "Patricia": "Pat",
-    "Rebecca": "Becky",
-    "Susan": "Sue",
-    "Deborah": "Debbie",
-    "Stephanie": "Steph",
-    "Andrew": "Andy",
-    "Edward": "Ed",
-    "David": "Dave",
-    "Steven": "Steve",
-    "Jonathan": "Jon",
-    "Timothy": "Tim",
-    "Kimberly": "Kim",
-    "Victoria": "Vicky",
-    "Charles": "Charlie",
-    "Jacqueline": "Jackie",
-    "Christine": "Chris",
-    "Jeffrey": "Jeff",
-    "Gregory": "Greg",
-    "Kenneth": "Ken",
-    "Ronald": "Ron",
-    "Donald": "Don",
-    "Joshua": "Josh",
-    "Zachary": "Zach",
-    "Abigail": "Abby",
-    "Pamela": "Pam",
-    "Johannes": "Hans",
-    "Cornelis": "Kees",
-    "Hendrik": "Henk",
-    "Jacobus": "Koos",
-    "Willem": "Wim",
-    "Petronella": "Nel",
-    "Wilhelmina": "Mien",
-    "Adrianus": "Ad",
-    "Gerardus": "Gert",
-    "Theodorus": "Theo",
-    "Catharina": "Toos",
-    "Johanna": "Anneke",
-    "Maria": "Mia",
-    "Franciscus": "Frans",
-    "Katharina": "Kathi",
-    "Elisabeth": "Lisa",
-    "Christian": "Chris",
-    "Andreas": "Andi",
-    "Franziska": "Franzi",
-    "Susanne": "Susi",
-    "Gabriele": "Gabi",
-    "Friedrich": "Fritz",
-    "Margarete": "Grete",
-    "Wolfgang": "Wolf",
-    "Matthias": "Matze",
-    "Stefanie": "Steffi",
-    "Johann": "Hans",
-    "Alexandra": "Alex",
-    "Dominik": "Dome",
-}
 
 US_AREA_CODES = ("212", "213", "312", "415", "617", "206", "303", "512", "713", "404", "305", "602", "503")
 MOBILE_PREFIXES = {"NL": ("+316",), "DE": ("+49151", "+49160", "+49170", "+49176"), "GB": ("+4477", "+4479")}
@@ -146,6 +70,18 @@ class Person:
     def owns_email(self) -> bool:
         """Whether the email is the person's own (not a partner's shared one)."""
         return self.shares_email_of is None
+
+
+@cache
+def nicknames() -> dict[str, str]:
+    """First name -> the nickname people type for it: the first one seeds/nicknames.csv lists
+    for the name (the seed the identity step matches nicknames with)."""
+    with (settings.SEEDS_DIR / "nicknames.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    picked: dict[str, str] = {}
+    for row in rows:
+        picked.setdefault(row["canonical_name"].strip().title(), row["nickname"].strip().title())
+    return picked
 
 
 def person_id(index: int) -> str:

@@ -15,7 +15,7 @@ import pandas
 import pytest
 
 from cdp.demo import world
-from cdp.demo.people import NICKNAMES
+from cdp.demo.people import nicknames
 from cdp.demo.rates import RATES
 
 HI = world.HISTORY_DAYS - 1
@@ -45,7 +45,7 @@ def files(rates_files, population):
                 "first_name": p.first_name,
                 "last_name": p.last_name,
                 "married_last_name": p.married_last_name,
-                "nickname": NICKNAMES.get(p.first_name),
+                "nickname": nicknames().get(p.first_name),
                 "email": p.email,
                 "phone": p.phone,
                 "arrival_day": p.arrival_day,
