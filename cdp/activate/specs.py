@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cdp.activate.destinations import available
 from cdp.errors import CdpError
 
 Mode = Literal["upsert", "mirror", "add_remove"]
@@ -88,8 +89,6 @@ def specs_from_manifest(manifest: dict, *, source: str = "manifest.json") -> lis
 
 
 def _check_destination(spec: SyncSpec, where: str) -> None:
-    from cdp.activate.destinations import available  # here: the destinations import this module
-
     if spec.destination not in available():
         raise CdpError(
             f"{where} ({spec.name}): destination: {spec.destination!r} is unknown; available: {', '.join(available())}"

@@ -2,15 +2,21 @@
 
 Adding a destination = one new module here defining `DESTINATION` (a `Destination`
 subclass) + its test against a local fake of the API.
+
+This package's own module imports no destination (nor `base`): the sync specs import it to
+check a destination's name, and `base` imports the specs.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import TYPE_CHECKING
 
-from cdp.activate.destinations.base import Destination
 from cdp.errors import CdpError
+
+if TYPE_CHECKING:
+    from cdp.activate.destinations.base import Destination
 
 
 def available() -> list[str]:
