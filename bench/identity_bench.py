@@ -1,7 +1,12 @@
 """Identity step vs plain Splink 5, side by side on the same records and the same model.
 
     python bench/identity_bench.py --warehouse warehouse/cdp.duckdb   # identity inputs of a built warehouse
-    python bench/identity_bench.py --persons 20000                    # synthetic inputs (cdp.identity.synthetic)
+    python bench/identity_bench.py --persons 20000                    # a demo universe of 20,000 persons
+
+Without --warehouse, the inputs come from the one demo generator: `cdp generate` (kept in
+bench/work/identity_<persons>/universe/ while the generator is unchanged), `cdp ingest`, and
+`cdp build` of the identity inputs, strong ids and the seeds the identity step reads, into
+bench/work/identity_<persons>/run/cdp.duckdb (bench.run's workspace and stages).
 
 Each stage runs as its own process (bench.measure.run_measured: wall time, CPU time,
 peak RSS), reading the same Parquet copy of the inputs:
@@ -9,7 +14,8 @@ peak RSS), reading the same Parquet copy of the inputs:
   Splink prediction, connected components with the cap, stable ids, changelog);
 - `plain_splink`: Splink alone: load the records, predict with the same model JSON at
   the same threshold, cluster with Splink's connected components.
-Figures go to bench/results/identity_bench_warehouse_<records>_records.json (or _synthetic_<persons>) (and are printed).
+Figures go to bench/results/identity_bench_warehouse_<records>_records.json (or _demo_<persons>_persons)
+(and are printed).
 """
 
 from __future__ import annotations
@@ -26,26 +32,30 @@ THRESHOLD = 0.99
 TABLES = ("identity_inputs", "identity_strong_ids", "blocked_identifiers", "nicknames")
 
 
+# what the identity step reads: its inputs and strong ids with all their parents, and its seeds
+IDENTITY_SELECTION = ("+identity_inputs", "+identity_strong_ids", "blocked_identifiers", "nicknames")
+DEMO_SEED = 42
+
+
+def demo_warehouse(persons: int, seed: int = DEMO_SEED) -> Path:
+    """A warehouse holding the identity inputs of a demo universe of `persons` persons."""
+    from bench.run import WORK_ROOT, Workspace, cdp_command, ensure_universe, fresh_run_folder, run_stage
+
+    workspace = Workspace(WORK_ROOT / f"identity_{persons}")
+    ensure_universe(workspace, persons, seed, fresh=False)
+    fresh_run_folder(workspace)
+    run_stage(workspace, "ingest", cdp_command("ingest"))
+    selection = [argument for selector in IDENTITY_SELECTION for argument in ("--select", selector)]
+    run_stage(workspace, "build identity inputs", cdp_command("build", *selection))
+    return workspace.warehouse
+
+
 def write_inputs(folder: Path, warehouse: Path | None, persons: int) -> int:
-    """The inputs as Parquet files; returns the record count."""
-    import duckdb
-    import pandas as pd
+    """The inputs as Parquet files (from a demo universe of `persons` without a warehouse);
+    returns the record count."""
+    from cdp.identity.warehouse import INPUT_TABLES, load_tables
 
-    from cdp import settings
-
-    if warehouse is not None:
-        from cdp.identity.warehouse import INPUT_TABLES, load_tables
-
-        con = load_tables(warehouse, INPUT_TABLES)
-    else:
-        from cdp.identity.synthetic import synthetic_identity_inputs
-
-        inputs, strong_ids, _ = synthetic_identity_inputs(persons, seed=1)
-        con = duckdb.connect()
-        con.register("identity_inputs", inputs)
-        con.register("identity_strong_ids", strong_ids)
-        for seed in ("blocked_identifiers", "nicknames"):
-            con.register(seed, pd.read_csv(settings.SEEDS_DIR / f"{seed}.csv", dtype=str))
+    con = load_tables(warehouse or demo_warehouse(persons), INPUT_TABLES)
     for table in TABLES:
         con.execute(f"copy (select * from {table}) to '{folder / table}.parquet' (format parquet)")
     return con.execute("select count(*) from identity_inputs").fetchone()[0]
@@ -97,7 +107,7 @@ def run_plain_splink(folder: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--warehouse", type=Path, help="a built warehouse to read identity inputs from")
-    parser.add_argument("--persons", type=int, default=20000, help="synthetic persons when no warehouse")
+    parser.add_argument("--persons", type=int, default=20000, help="demo universe persons when no warehouse")
     parser.add_argument("--stage", choices=["identity", "plain_splink"], help=argparse.SUPPRESS)
     parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -122,7 +132,7 @@ def main() -> None:
             if m.returncode:
                 sys.exit(f"{stage} failed:\n" + (folder / f"{stage}.log").read_text()[-3000:])
     result = {
-        "input": str(args.warehouse) if args.warehouse else f"synthetic, {args.persons} persons",
+        "input": str(args.warehouse) if args.warehouse else f"demo universe, {args.persons} persons, seed {DEMO_SEED}",
         "records": records,
         "threshold": THRESHOLD,
         "machine": f"{platform.machine()}, {platform.python_version()}",
@@ -130,7 +140,7 @@ def main() -> None:
         "ratio_wall": round(measured["identity"].wall_s / measured["plain_splink"].wall_s, 3),
         "ratio_peak_rss": round(measured["identity"].peak_rss_mb / measured["plain_splink"].peak_rss_mb, 3),
     }
-    label = f"warehouse_{records}_records" if args.warehouse else f"synthetic_{args.persons}"
+    label = f"warehouse_{records}_records" if args.warehouse else f"demo_{args.persons}_persons"
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"identity_bench_{label}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
