@@ -38,7 +38,7 @@ def ensure_environment() -> None:
     if not (BIN / "python").exists():
         print("cdp: creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("cdp: installing pinned packages (first time takes a minute) ...", flush=True)
+    print("cdp: installing pinned packages (the first time takes about 4 minutes) ...", flush=True)
     subprocess.run(
         [
             str(BIN / "python"),

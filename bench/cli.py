@@ -20,12 +20,12 @@ def bench(
     and peak memory per stage, side by side with native DuckDB reads and plain Splink; score identity."""
     import sys
 
-    from rich.console import Console
     from rich.markdown import Markdown
 
     from bench.run import RESULTS_DIR, WORK_ROOT, run_bench
+    from cdp.console import make_console
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with console.status(f"benchmarking {persons:,} persons (each stage logs to bench/work/{persons}/run/logs) ..."):
         result = run_bench(
             persons,
@@ -37,5 +37,5 @@ def bench(
         )
     from bench.report import to_markdown
 
-    Console().print(Markdown(to_markdown(result)))
+    make_console().print(Markdown(to_markdown(result)))
     typer.echo(f"results: {(results_dir or RESULTS_DIR) / f'bench_{persons}.json'}")

@@ -8,6 +8,7 @@ in pipeline order so `cdp --help` reads like the nightly run.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -25,8 +26,20 @@ app = typer.Typer(
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"cdp {version('cdp')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _group() -> None:
+def _group(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Show cdp's version and exit."
+    ),
+) -> None:
     """Keeps `cdp` a command group even while few commands are registered."""
 
 
@@ -72,9 +85,22 @@ def _register() -> None:
     app.command("bench", rich_help_panel="Run")(bench)
 
 
+def _hide_flag_placeholders() -> None:
+    """An on/off flag takes no value, so its help shows none (typer 0.29 prints `<bool>` there)."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich
+
+
 def main() -> None:
     """Entry point: user errors become one clear line and a non-zero exit."""
     _register()
+    _hide_flag_placeholders()
     try:
         app()
     except CdpError as error:

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from cdp import settings
+from cdp.console import make_console
 
 DEFAULT_PERSONS = 5_000
 DEFAULT_SEED = 42
@@ -120,7 +121,7 @@ def run_pipeline(
     console: Console | None = None,
 ) -> PipelineReport:
     """Generate the demo universe if needed, run the nightly job in-process, report on it."""
-    console = console or Console(stderr=True)
+    console = console or make_console(stderr=True)
     _pin_paths(data_dir, warehouse)
     data_dir, warehouse = settings.data_dir(), settings.warehouse_path()
     started = time.perf_counter()

@@ -22,11 +22,10 @@ def run(
     Generates the demo universe first when the data folder has none. Runs are recorded in
     $DAGSTER_HOME (default .dagster_home/), so `dagster dev` shows them.
     """
-    from rich.console import Console
-
+    from cdp.console import make_console
     from cdp.pipeline import run_pipeline
 
-    console = Console()
+    console = make_console()
     report = run_pipeline(persons=persons, seed=seed, data_dir=data_dir, warehouse=warehouse, console=console)
     console.print(report.render())
     if not report.success:

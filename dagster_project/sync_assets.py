@@ -14,6 +14,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator
 
+from cdp.activate.engine import SyncResult
 from cdp.activate.specs import SyncSpec, specs_from_manifest
 from dagster_project.resources import CdpPaths
 
@@ -61,19 +62,14 @@ def _sync_asset(spec: SyncSpec, segment_key: dg.AssetKey, pool: str) -> dg.Asset
             raise dg.Failure(description=f"sync {spec.name}: {result.message}", metadata=metadata)
         if result.status == "partial":  # the failed rows are recorded and retried next run
             context.log.warning(f"sync {spec.name}: {result.failed} rows failed: {result.message}")
-        elif result.status != "success":  # skipped: the destination is not configured here
+        elif result.status == "skipped":  # the destination is not configured here
             context.log.info(f"sync {spec.name}: {result.status}: {result.message}")
         return dg.MaterializeResult(metadata=metadata)
 
     return run_declared_sync
 
 
-def result_metadata(result: Any) -> dict[str, Any]:
+def result_metadata(result: SyncResult) -> dict[str, Any]:
     """The scalar fields of a SyncResult (counts, status, run id) as asset metadata."""
-    if dataclasses.is_dataclass(result):
-        fields = dataclasses.asdict(result)
-    elif hasattr(result, "model_dump"):
-        fields = result.model_dump()
-    else:
-        fields = dict(vars(result))
+    fields = dataclasses.asdict(result)
     return {key: value for key, value in fields.items() if isinstance(value, (bool, int, float, str))}

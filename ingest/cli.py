@@ -17,13 +17,12 @@ def ingest(
     """Load every source into raw_<source> in the warehouse: new files and changed rows only, bad rows quarantined."""
     import logging
 
-    from rich.console import Console
-
+    from cdp.console import make_console
     from ingest.config import load_config
     from ingest.runner import run_ingest
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     summary = run_ingest(source or None, data_dir=data_dir, config=load_config(config))
-    Console().print(summary.render())
+    make_console().print(summary.render())
     if summary.failed:
         raise typer.Exit(1)

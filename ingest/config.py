@@ -11,9 +11,10 @@ Configuration, not code, says where data comes from. Each source has a `kind`:
 - `rest_api`: a paginated JSON API, auth token read from an environment variable,
   incremental on a cursor sent as a query parameter.
 
-`{data_dir}` in a location or URL is replaced by the data dir: the `data_dir` key
-of the file when set (relative to the file's folder), else `cdp.settings.data_dir()`
-(CDP_DATA_DIR), else whatever `run_ingest(data_dir=...)` is given.
+`{data_dir}` in a location or URL is replaced by the data dir (`IngestConfig.data_dir_for`):
+the folder a command is given (`--data-dir`, `run_ingest(data_dir=...)`) when there is one,
+else the `data_dir` key of the file (relative to the file's folder), else CDP_DATA_DIR
+(default data/demo, `cdp.settings.data_dir()`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from cdp import settings
 from cdp.errors import CdpError
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "sources.yml"
@@ -124,6 +126,15 @@ Source = Annotated[FilesSource | SqlSource | RestSource, Field(discriminator="ki
 class IngestConfig(_Strict):
     data_dir: Path | None = None
     sources: dict[str, Source]
+    _path: Path = PrivateAttr(default=DEFAULT_CONFIG_PATH)  # the file it was read from, for messages
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def data_dir_for(self, given: Path | None = None) -> Path:
+        """The data dir: the one a command was given, else the file's `data_dir`, else CDP_DATA_DIR."""
+        return Path(given or self.data_dir or settings.data_dir()).expanduser().resolve()
 
     def enabled(self) -> dict[str, Source]:
         return {name: source for name, source in self.sources.items() if source.enabled}
@@ -153,4 +164,5 @@ def load_config(path: Path | str | None = None) -> IngestConfig:
         raise CdpError(f"{path}: {where}: {first['msg']}") from error
     if config.data_dir and not config.data_dir.is_absolute():
         config = config.model_copy(update={"data_dir": (path.parent / config.data_dir).resolve()})
+    config._path = path
     return config

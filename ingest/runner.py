@@ -44,12 +44,12 @@ def run_ingest(
     """Load the named sources (default: all enabled) and return what was loaded, quarantined, skipped."""
     config = config or load_config()
     warehouse = Path(warehouse or settings.warehouse_path()).resolve()
-    data_dir = Path(data_dir or config.data_dir or settings.data_dir()).resolve()
+    data_dir = config.data_dir_for(data_dir)
     names = sources or list(config.enabled())
     unknown = [name for name in names if name not in config.sources]
     if unknown:
         raise CdpError(
-            f"ingest/sources.yml: sources: no source named {', '.join(unknown)} (have {', '.join(config.sources)})"
+            f"{config.path}: sources: no source named {', '.join(unknown)} (have {', '.join(config.sources)})"
         )
     _enable_load_metadata_on_arrow()
     warehouse.parent.mkdir(parents=True, exist_ok=True)

@@ -41,3 +41,35 @@ def test_a_bad_duckdb_memory_limit_is_one_clear_error():
     result = subprocess.run([sys.executable, "-m", "cdp.cli", "where"], capture_output=True, text=True, env=env)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: CDP_DUCKDB_MEMORY_LIMIT: 'lots' is not a memory size such as 6GB or 4096MB"
+
+
+def test_version_is_the_installed_one():
+    from importlib.metadata import version
+
+    result = run_cdp("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"cdp {version('cdp')}"
+
+
+def test_flags_show_no_value_placeholder_in_help():
+    result = run_cdp("build", "--help")
+    assert result.returncode == 0
+    assert "--full-refresh" in result.stdout
+    assert "<bool>" not in result.stdout
+    assert "<str>" in result.stdout  # options that take a value still say which
+
+
+def test_tables_are_not_wrapped_at_80_columns_outside_a_terminal(monkeypatch):
+    import io
+
+    from rich.table import Table
+
+    from cdp.console import make_console
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    output = io.StringIO()
+    table = Table("source", "loaded", "quarantined", "note")
+    table.add_row("crm", "1,234", "5", "a note long enough that an 80-column table would wrap it onto a second line")
+    make_console(file=output).print(table)
+    row = next(line for line in output.getvalue().splitlines() if "crm" in line)
+    assert "second line" in row

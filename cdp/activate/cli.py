@@ -25,7 +25,7 @@ def sync(
     sample: Annotated[int, typer.Option(help="Rows shown per operation in a dry run.")] = 3,
 ) -> None:
     """Sync segments to their destinations (reverse ETL). Credentials come from environment variables."""
-    from rich.console import Console
+    from cdp.console import make_console
     from rich.table import Table
 
     from cdp import settings
@@ -43,7 +43,7 @@ def sync(
                 f"--select: no sync named {', '.join(unknown)}; declared: {', '.join(s.name for s in specs)}"
             )
         specs = [spec for spec in specs if spec.name in select]
-    console = Console()
+    console = make_console()
     table = Table(title="dry run: nothing sent" if dry_run else "syncs")
     table.add_column("sync", overflow="fold")
     table.add_column("destination", overflow="fold")

@@ -97,3 +97,26 @@ def test_cli_ingests_and_prints_a_summary(warehouse, monkeypatch):
     result = cdp("--source", "nope")
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+MINIMAL = "sources:\n  web:\n    kind: files\n    party: first\n    tables:\n      events: {format: jsonl, files: 'web/*.jsonl'}\n"
+
+
+def test_the_data_dir_is_the_given_one_then_the_files_then_cdp_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CDP_DATA_DIR", str(tmp_path / "from_env"))
+    plain = tmp_path / "plain.yml"
+    plain.write_text(MINIMAL)
+    with_key = tmp_path / "with_key.yml"
+    with_key.write_text("data_dir: from_file\n" + MINIMAL)
+    assert load_config(plain).data_dir_for() == tmp_path / "from_env"
+    assert load_config(with_key).data_dir_for() == tmp_path / "from_file"  # relative to the file
+    assert load_config(with_key).data_dir_for(tmp_path / "given") == tmp_path / "given"
+
+
+def test_an_unknown_source_is_named_with_the_config_file_actually_used(tmp_path):
+    from ingest.runner import run_ingest
+
+    path = tmp_path / "my_sources.yml"
+    path.write_text(MINIMAL)
+    with pytest.raises(CdpError, match=r"my_sources\.yml: sources: no source named nope"):
+        run_ingest(["nope"], warehouse=tmp_path / "w.duckdb", data_dir=tmp_path, config=load_config(path))
