@@ -13,8 +13,6 @@ Parquet and SQLite settings.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import random
@@ -27,165 +25,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cdp.demo import people, world
+from cdp.demo.layout import SHOP_PATH, SHOP_TABLES, DayFiles, connect_shop, parquet_options, upsert
 from cdp.demo.life import live
 from cdp.demo.rates import RATES, Rates
 from cdp.errors import CdpError
 
 MAX_PERSONS = 5_000_000  # ids stay unique well beyond this (7-digit email numbers: 10M persons)
 
-# stream -> (path pattern, format, columns); {date} is the file day, {key} the store.
-STREAMS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "web": (
-        "web/events_{date}.jsonl",
-        "jsonl",
-        (
-            "event_id",
-            "anonymous_id",
-            "user_id",
-            "event_type",
-            "occurred_at",
-            "page_url",
-            "product_id",
-            "category",
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
-            "email",
-        ),
-    ),
-    "app": (
-        "app/events_{date}.jsonl",
-        "jsonl",
-        (
-            "event_id",
-            "device_id",
-            "user_id",
-            "event_type",
-            "occurred_at",
-            "screen",
-            "product_id",
-            "category",
-            "os",
-            "app_version",
-        ),
-    ),
-    "pos": (
-        "pos/store_{key}/{date}.csv",
-        "csv",
-        (
-            "transaction_id",
-            "line_no",
-            "store_id",
-            "occurred_at",
-            "loyalty_card",
-            "email",
-            "phone",
-            "product_id",
-            "quantity",
-            "unit_price",
-            "currency",
-        ),
-    ),
-    "crm": (
-        "crm/contacts_{date}.jsonl",
-        "jsonl",
-        (
-            "crm_id",
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "address_line1",
-            "postcode",
-            "city",
-            "country",
-            "date_of_birth",
-            "email_marketing_consent",
-            "ads_consent",
-            "consent_updated_at",
-            "created_at",
-            "updated_at",
-        ),
-    ),
-    "email_subscribers": (
-        "email/subscribers_{date}.csv",
-        "csv",
-        ("subscriber_id", "email", "status", "subscribed_at", "unsubscribed_at", "updated_at"),
-    ),
-    "email_events": (
-        "email/events_{date}.jsonl",
-        "jsonl",
-        ("event_id", "email", "event_type", "campaign_id", "occurred_at"),
-    ),
-    "erp": (
-        "erp/invoices_{date}.csv",
-        "csv",
-        (
-            "invoice_id",
-            "account_number",
-            "billing_name",
-            "billing_address",
-            "billing_postcode",
-            "billing_city",
-            "billing_country",
-            "document_type",
-            "issued_at",
-            "amount",
-            "currency",
-        ),
-    ),
-    "partner": (
-        "partner/responses_{date}.csv",
-        "csv",
-        ("response_id", "email_sha256", "campaign", "response", "interest", "responded_at"),
-    ),
-    "broker": (
-        "broker/enrichment_{date}.parquet",
-        "parquet",
-        (
-            "broker_record_id",
-            "email_sha256",
-            "first_name",
-            "last_name",
-            "postcode",
-            "country",
-            "age_band",
-            "income_band",
-            "interests",
-            "delivered_at",
-        ),
-    ),
-}
-
-SHOP_TABLES = {
-    "customers": (
-        "customer_id",
-        (
-            "customer_id",
-            "email",
-            "first_name",
-            "last_name",
-            "phone",
-            "address_line1",
-            "postcode",
-            "city",
-            "country",
-            "date_of_birth",
-            "created_at",
-            "updated_at",
-        ),
-    ),
-    "products": ("product_id", ("product_id", "name", "category", "price", "currency", "updated_at")),
-    "orders": ("order_id", ("order_id", "customer_id", "ordered_at", "status", "total", "currency", "updated_at")),
-    "order_items": (
-        "order_item_id",
-        ("order_item_id", "order_id", "product_id", "quantity", "unit_price", "updated_at"),
-    ),
-}
-SHOP_TYPES = {"price": "REAL", "total": "REAL", "unit_price": "REAL", "quantity": "INTEGER"}
-
 TRUTH_SCHEMA = pa.schema([("source", pa.string()), ("source_record_id", pa.string()), ("person_id", pa.string())])
-BROKER_SCHEMA = pa.schema([(name, pa.string()) for name in STREAMS["broker"][2]])
 CASH_SALES_PER_STORE_DAY = 0.002  # anonymous cash sales (not person-bearing), per initial person
 
 
@@ -226,11 +73,9 @@ class Writer:
         self.folder = folder
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.truth_counts: dict[str, int] = defaultdict(int)
-        self._parquet: dict[Path, pq.ParquetWriter] = {}
-        self._truth = pq.ParquetWriter(truth_path, TRUTH_SCHEMA, **_parquet_options())
-        (folder / "shop").mkdir(parents=True, exist_ok=True)
-        self.shop = sqlite3.connect(folder / "shop" / "shop.sqlite")
-        _create_shop_tables(self.shop)
+        self.files = DayFiles(folder)
+        self._truth = pq.ParquetWriter(truth_path, TRUTH_SCHEMA, **parquet_options())
+        self.shop = connect_shop(folder)
 
     def append_truth(self, table: pa.Table) -> None:
         self._truth.write_table(table)
@@ -238,16 +83,10 @@ class Writer:
     def write(self, batch: BatchRows) -> None:
         for stream, key, day in sorted(batch.rows):
             rows = batch.rows[(stream, key, day)]
-            pattern, fmt, columns = STREAMS[stream]
-            path = self.folder / pattern.format(date=world.day_date(day).isoformat(), key=key)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if fmt == "parquet":
-                self._write_parquet(path, rows, columns)
-            else:
-                _append_text(path, rows, columns, fmt)
+            self.files.append(stream, world.day_date(day), rows, key)
             self.counts[stream][world.day_date(day).isoformat()] += len(rows)
         for table, rows in batch.shop_rows.items():
-            _upsert(self.shop, table, rows)
+            upsert(self.shop, table, rows)
         self.shop.commit()
         if batch.truth:
             sources, ids, persons = zip(*batch.truth, strict=True)
@@ -255,55 +94,10 @@ class Writer:
             for source in sources:
                 self.truth_counts[source] += 1
 
-    def _write_parquet(self, path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
-        if path not in self._parquet:
-            self._parquet[path] = pq.ParquetWriter(path, BROKER_SCHEMA, **_parquet_options())
-        table = pa.table({c: [row[c] for row in rows] for c in columns}, schema=BROKER_SCHEMA)
-        self._parquet[path].write_table(table)
-
     def close(self) -> None:
-        for writer in self._parquet.values():
-            writer.close()
+        self.files.close()
         self._truth.close()
         self.shop.close()
-
-
-def _parquet_options() -> dict:
-    return {"compression": "zstd", "write_statistics": True, "store_schema": False}
-
-
-def _append_text(path: Path, rows: list[dict], columns: tuple[str, ...], fmt: str) -> None:
-    new = not path.exists()
-    buffer = io.StringIO()
-    if fmt == "jsonl":
-        for row in rows:
-            buffer.write(json.dumps({c: row[c] for c in columns}, ensure_ascii=False))
-            buffer.write("\n")
-    else:
-        writer = csv.writer(buffer, lineterminator="\n")
-        if new:
-            writer.writerow(columns)
-        writer.writerows([["" if row[c] is None else row[c] for c in columns] for row in rows])
-    with path.open("a", encoding="utf-8", newline="") as handle:
-        handle.write(buffer.getvalue())
-
-
-def _create_shop_tables(connection: sqlite3.Connection) -> None:
-    connection.execute("PRAGMA page_size = 4096")
-    connection.execute("PRAGMA journal_mode = DELETE")
-    for table, (key, columns) in SHOP_TABLES.items():
-        defs = ", ".join(f"{c} {SHOP_TYPES.get(c, 'TEXT')}{' PRIMARY KEY' if c == key else ''}" for c in columns)
-        connection.execute(f"CREATE TABLE IF NOT EXISTS {table} ({defs})")
-    connection.commit()
-
-
-def _upsert(connection: sqlite3.Connection, table: str, rows: list[dict]) -> None:
-    columns = SHOP_TABLES[table][1]
-    placeholders = ", ".join("?" for _ in columns)
-    connection.executemany(
-        f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",
-        [tuple(row[c] for c in columns) for row in rows],
-    )
 
 
 def _products(first_day: int) -> list[dict]:
@@ -367,7 +161,7 @@ def _simulate(
     writer = Writer(folder, truth_path)
     try:
         if lo == 0:
-            _upsert(writer.shop, "products", _products(lo))
+            upsert(writer.shop, "products", _products(lo))
         for day in range(lo, hi + 1):  # one day at a time: bounded memory at any size
             cash = BatchRows(lo, hi)
             _cash_sales(cash, seed, initial_persons, day)
@@ -405,7 +199,7 @@ def _manifest(
     truth = dict((previous or {}).get("counts", {}).get("truth", {}))
     for source, count in writer.truth_counts.items():
         truth[source] = truth.get(source, 0) + count
-    with sqlite3.connect(folder / "shop" / "shop.sqlite") as connection:
+    with sqlite3.connect(folder / SHOP_PATH) as connection:
         shop = {table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in SHOP_TABLES}
     connection.close()
     return {
@@ -518,8 +312,8 @@ def advance(out: Path, on_batch=None) -> dict:
     total = manifest["persons_total"] + people.new_persons_per_day(initial)
     partial = _partial_folder(out, "advance")
     try:
-        (partial / "shop").mkdir()
-        shutil.copyfile(out / "shop" / "shop.sqlite", partial / "shop" / "shop.sqlite")
+        (partial / SHOP_PATH).parent.mkdir()
+        shutil.copyfile(out / SHOP_PATH, partial / SHOP_PATH)
         new_truth = partial / "truth.parquet"
         writer = _simulate(
             partial,
@@ -544,7 +338,7 @@ def advance(out: Path, on_batch=None) -> dict:
 
 
 def _concat_parquet(parts: list[Path], target: Path) -> None:
-    with pq.ParquetWriter(target, TRUTH_SCHEMA, **_parquet_options()) as writer:
+    with pq.ParquetWriter(target, TRUTH_SCHEMA, **parquet_options()) as writer:
         for part in parts:
             for batch in pq.ParquetFile(part).iter_batches(batch_size=200_000):
                 writer.write_table(pa.Table.from_batches([batch], schema=TRUTH_SCHEMA))
@@ -552,7 +346,7 @@ def _concat_parquet(parts: list[Path], target: Path) -> None:
 
 def _move_in(partial: Path, out: Path) -> None:
     """New day files first (they must not exist yet), then the database, truth and manifest."""
-    mutable = {Path("shop/shop.sqlite"), Path("truth.parquet"), Path("manifest.json")}
+    mutable = {SHOP_PATH, Path("truth.parquet"), Path("manifest.json")}
     new_files = sorted(p.relative_to(partial) for p in partial.rglob("*") if p.is_file())
     clashes = [str(p) for p in new_files if p not in mutable and (out / p).exists()]
     if clashes:

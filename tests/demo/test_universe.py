@@ -10,8 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from cdp.demo import universe, world
+from cdp.demo.layout import STREAMS
 from cdp.demo.rates import RATES
-from cdp.demo.universe import STREAMS, advance, generate
+from cdp.demo.universe import advance, generate
 from tests.demo.conftest import Files, file_hashes
 
 # source -> SQL listing the ids of its person-bearing records, read from the files themselves

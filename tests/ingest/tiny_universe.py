@@ -1,20 +1,18 @@
 """A tiny universe in the layout of docs/architecture.md section 1, for ingest tests.
 
 Deterministic and small: a few rows per source and day, so tests can count exactly.
-`write_day(root, day)` adds one day of files; `write_shop(root, version)` writes or
-updates the SQLite shop in place (version 2 changes a customer and adds one).
+`write_day(root, day)` adds one day of files (each day once); `write_shop(root, version)`
+writes or updates the SQLite shop in place (version 2 changes a customer and adds one).
+The files are written by the demo generator's own layout code (cdp.demo.layout: paths,
+columns, JSONL/CSV/Parquet writers, the shop's tables), so the layout has one implementation.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from cdp.demo.layout import SHOP_TABLES, DayFiles, connect_shop, upsert
 
 START = date(2026, 1, 1)
 ROWS_PER_DAY = 3  # per file
@@ -28,25 +26,17 @@ def ts(day: int, hour: int) -> str:
     return f"{day_name(day)}T{hour:02d}:00:00Z"
 
 
-def write_jsonl(path: Path, records: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-
-
-def write_csv(path: Path, records: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows(records)
-
-
 def write_day(root: Path, day: int) -> dict[str, int]:
     """One day of every file source; returns rows written per raw table."""
-    d = day_name(day)
-    rows = range(ROWS_PER_DAY)
-    write_jsonl(
-        root / "web" / f"events_{d}.jsonl",
+    with DayFiles(root) as files:
+        return _write_day(files, day)
+
+
+def _write_day(files: DayFiles, day: int) -> dict[str, int]:
+    d, rows = START + timedelta(days=day), range(ROWS_PER_DAY)
+    files.append(
+        "web",
+        d,
         [
             {
                 "event_id": f"w{day}-{i}",
@@ -65,8 +55,9 @@ def write_day(root: Path, day: int) -> dict[str, int]:
             for i in rows
         ],
     )
-    write_jsonl(
-        root / "app" / f"events_{d}.jsonl",
+    files.append(
+        "app",
+        d,
         [
             {
                 "event_id": f"p{day}-{i}",
@@ -84,8 +75,9 @@ def write_day(root: Path, day: int) -> dict[str, int]:
         ],
     )
     for store in (1, 2):
-        write_csv(
-            root / "pos" / f"store_{store:03d}" / f"{d}.csv",
+        files.append(
+            "pos",
+            d,
             [
                 {
                     "transaction_id": f"t{day}-{store}-{i}",
@@ -102,6 +94,7 @@ def write_day(root: Path, day: int) -> dict[str, int]:
                 }
                 for i in rows
             ],
+            key=f"{store:03d}",
         )
     # CRM: day 0 holds contacts c0..c2; each later day changes c0 and adds one new contact
     contacts = (
@@ -109,15 +102,16 @@ def write_day(root: Path, day: int) -> dict[str, int]:
         if day == 0
         else [_contact("c0", day, f"renamed-day{day}"), _contact(f"c-new{day}", day, "new")]
     )
-    write_jsonl(root / "crm" / f"contacts_{d}.jsonl", contacts)
+    files.append("crm", d, contacts)
     subscribers = (
         [_subscriber(f"e{i}", day, "subscribed") for i in rows]
         if day == 0
         else [_subscriber("e0", day, "unsubscribed")]
     )
-    write_csv(root / "email" / f"subscribers_{d}.csv", subscribers)
-    write_jsonl(
-        root / "email" / f"events_{d}.jsonl",
+    files.append("email_subscribers", d, subscribers)
+    files.append(
+        "email_events",
+        d,
         [
             {
                 "event_id": f"m{day}-{i}",
@@ -129,8 +123,9 @@ def write_day(root: Path, day: int) -> dict[str, int]:
             for i in rows
         ],
     )
-    write_csv(
-        root / "erp" / f"invoices_{d}.csv",
+    files.append(
+        "erp",
+        d,
         [
             {
                 "invoice_id": f"i{day}-{i}",
@@ -148,8 +143,9 @@ def write_day(root: Path, day: int) -> dict[str, int]:
             for i in rows
         ],
     )
-    write_csv(
-        root / "partner" / f"responses_{d}.csv",
+    files.append(
+        "partner",
+        d,
         [
             {
                 "response_id": f"r{day}-{i}",
@@ -162,27 +158,24 @@ def write_day(root: Path, day: int) -> dict[str, int]:
             for i in rows
         ],
     )
-    broker = root / "broker" / f"enrichment_{d}.parquet"
-    broker.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        pa.Table.from_pylist(
-            [
-                {
-                    "broker_record_id": f"b{day}-{i}",
-                    "email_sha256": None,
-                    "first_name": "Jane",
-                    "last_name": "Doe",
-                    "postcode": "1011AB",
-                    "country": "NL",
-                    "age_band": "30-39",
-                    "income_band": "mid",
-                    "interests": "outdoor,books",
-                    "delivered_at": ts(day, i),
-                }
-                for i in rows
-            ]
-        ),
-        broker,
+    files.append(
+        "broker",
+        d,
+        [
+            {
+                "broker_record_id": f"b{day}-{i}",
+                "email_sha256": None,
+                "first_name": "Jane",
+                "last_name": "Doe",
+                "postcode": "1011AB",
+                "country": "NL",
+                "age_band": "30-39",
+                "income_band": "mid",
+                "interests": "outdoor,books",
+                "delivered_at": ts(day, i),
+            }
+            for i in rows
+        ],
     )
     return {
         "web.events": 3,
@@ -228,55 +221,66 @@ def _subscriber(subscriber_id: str, day: int, status: str) -> dict:
     }
 
 
-SHOP_TABLES = {
-    "customers": "customer_id TEXT PRIMARY KEY, email TEXT, first_name TEXT, last_name TEXT, phone TEXT, "
-    "address_line1 TEXT, postcode TEXT, city TEXT, country TEXT, date_of_birth TEXT, created_at TEXT, updated_at TEXT",
-    "products": "product_id TEXT PRIMARY KEY, name TEXT, category TEXT, price REAL, currency TEXT, updated_at TEXT",
-    "orders": "order_id TEXT PRIMARY KEY, customer_id TEXT, ordered_at TEXT, status TEXT, total REAL, "
-    "currency TEXT, updated_at TEXT",
-    "order_items": "order_item_id TEXT PRIMARY KEY, order_id TEXT, product_id TEXT, quantity INTEGER, "
-    "unit_price REAL, updated_at TEXT",
-}
+def _customer(number: int, first_name: str, last_name: str, day: int, hour: int, **fields) -> dict:
+    return {
+        "customer_id": f"S{number:06d}",
+        "email": f"s{number}@example.com",
+        "first_name": first_name,
+        "last_name": last_name,
+        "phone": "0612345678",
+        "address_line1": "Main St 1",
+        "postcode": "1011AB",
+        "city": "Amsterdam",
+        "country": "NL",
+        "date_of_birth": None,
+        "created_at": ts(day, hour),
+        "updated_at": ts(day, hour),
+        **fields,
+    }
+
+
+def _shop_rows(version: int) -> dict[str, list[dict]]:
+    """Version 1: three customers, a product, an order; version 2: what changed since."""
+    order = {
+        "order_id": "O1",
+        "customer_id": "S000001",
+        "ordered_at": ts(0, 2),
+        "status": "placed",
+        "total": 99.5,
+        "currency": "EUR",
+        "updated_at": ts(0, 2),
+    }
+    if version == 1:
+        product = {
+            "product_id": "P1",
+            "name": "Boots",
+            "category": "footwear",
+            "price": 99.5,
+            "currency": "EUR",
+            "updated_at": ts(0, 1),
+        }
+        item = {
+            "order_item_id": "OI1",
+            "order_id": "O1",
+            "product_id": "P1",
+            "quantity": 1,
+            "unit_price": 99.5,
+            "updated_at": ts(0, 2),
+        }
+        customers = [_customer(i, "Ann", f"Last{i}", 0, 1) for i in range(1, 4)]
+        return {"customers": customers, "products": [product], "orders": [order], "order_items": [item]}
+    changed = _customer(2, "Ann", "Married", 0, 1, updated_at=ts(1, 8))
+    new = _customer(4, "Bob", "New", 1, 9, address_line1="Main St 2", date_of_birth="1980-01-02")
+    return {"customers": [changed, new], "orders": [{**order, "status": "shipped", "updated_at": ts(1, 9)}]}
 
 
 def write_shop(root: Path, version: int = 1) -> dict[str, int]:
     """Create the shop (version 1) or change it in place (version 2); returns rows per table."""
-    path = root / "shop" / "shop.sqlite"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(path) as db:
-        for table, columns in SHOP_TABLES.items():
-            db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
-        if version == 1:
-            for i in range(1, 4):
-                db.execute(
-                    "INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        f"S00000{i}",
-                        f"s{i}@example.com",
-                        "Ann",
-                        f"Last{i}",
-                        "0612345678",
-                        "Main St 1",
-                        "1011AB",
-                        "Amsterdam",
-                        "NL",
-                        None,
-                        ts(0, 1),
-                        ts(0, 1),
-                    ),
-                )
-            db.execute("INSERT INTO products VALUES ('P1','Boots','footwear',99.5,'EUR',?)", (ts(0, 1),))
-            db.execute("INSERT INTO orders VALUES ('O1','S000001',?,'placed',99.5,'EUR',?)", (ts(0, 2), ts(0, 2)))
-            db.execute("INSERT INTO order_items VALUES ('OI1','O1','P1',1,99.5,?)", (ts(0, 2),))
-        else:
-            db.execute(
-                "UPDATE customers SET last_name = 'Married', updated_at = ? WHERE customer_id = 'S000002'", (ts(1, 8),)
-            )
-            db.execute(
-                "INSERT INTO customers VALUES ('S000004','s4@example.com','Bob','New','0612345678',"
-                "'Main St 2','1011AB','Amsterdam','NL','1980-01-02',?,?)",
-                (ts(1, 9), ts(1, 9)),
-            )
-            db.execute("UPDATE orders SET status = 'shipped', updated_at = ? WHERE order_id = 'O1'", (ts(1, 9),))
-    with sqlite3.connect(path) as db:
+    db = connect_shop(root)
+    try:
+        for table, rows in _shop_rows(version).items():
+            upsert(db, table, rows)
+        db.commit()
         return {f"shop.{t}": db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in SHOP_TABLES}
+    finally:
+        db.close()
