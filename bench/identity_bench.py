@@ -30,8 +30,6 @@ from pathlib import Path
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 THRESHOLD = 0.99
 TABLES = ("identity_inputs", "identity_strong_ids", "blocked_identifiers", "nicknames")
-
-
 # what the identity step reads: its inputs and strong ids with all their parents, and its seeds
 IDENTITY_SELECTION = ("+identity_inputs", "+identity_strong_ids", "blocked_identifiers", "nicknames")
 DEMO_SEED = 42
