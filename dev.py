@@ -2,9 +2,11 @@
 """Set everything up, then run the main job or the tests. Needs only python3.
 
     python3 dev.py run     # create .venv, install pinned packages, run the nightly pipeline on demo data
-    python3 dev.py test    # create .venv, install pinned packages, run every test
+    python3 dev.py test    # create .venv, install pinned packages, lint, run every test
+    python3 dev.py lint    # the lint gate alone: ruff (lint + format) and sqlfluff on the dbt models
 
-Anything after the verb is passed on (`python3 dev.py test -k identity`).
+Anything after the verb is passed on (`python3 dev.py test -k identity`); a `test` given
+arguments runs only pytest with them, without the lint gate.
 The virtual environment is rebuilt only when pyproject.toml or constraints.txt change.
 """
 
@@ -57,13 +59,37 @@ def ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+def lint() -> int:
+    """ruff and sqlfluff over the tree; non-zero on the first tool that finds something."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        # sqlfluff's dbt templater opens the profile's warehouse: a scratch file, not the real one
+        environment = {**os.environ, "CDP_WAREHOUSE": str(Path(scratch) / "lint.duckdb")}
+        for command, fix in (
+            (["ruff", "check", "."], "ruff check --fix ."),
+            (["ruff", "format", "--check", "."], "ruff format ."),
+            (["sqlfluff", "lint", "dbt_project/models", "--processes", "2"], "sqlfluff fix dbt_project/models"),
+        ):
+            print(f"cdp: lint: {' '.join(command)}", flush=True)
+            if code := subprocess.run([str(BIN / command[0]), *command[1:]], env=environment).returncode:
+                print(f"cdp: lint failed; see the lines above (.venv/bin/{fix} mends most)", flush=True)
+                return code
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test"}:
+    if not argv or argv[0] not in {"run", "test", "lint"}:
         print(__doc__)
         return 2
     verb, rest = argv[0], argv[1:]
     ensure_environment()
     os.chdir(ROOT)
+    linted = verb == "lint" or (verb == "test" and not rest)
+    if linted and (code := lint()):
+        return code
+    if verb == "lint":
+        return 0
     command = [str(BIN / "cdp"), "run", *rest] if verb == "run" else [str(BIN / "python"), "-m", "pytest", *rest]
     return subprocess.run(command).returncode
 

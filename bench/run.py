@@ -164,7 +164,7 @@ def run_pipeline(workspace: Workspace, run: str) -> dict:
 def generator_version() -> str:
     """A digest of the generator's code: a universe made by other code is not reused."""
     digest = hashlib.sha256()
-    for path in sorted((settings.PROJECT_ROOT / "cdp" / "demo").glob("*.py")):
+    for path in sorted((settings.PROJECT_ROOT / "cdp" / "demo").rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

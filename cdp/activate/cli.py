@@ -25,11 +25,11 @@ def sync(
     sample: Annotated[int, typer.Option(help="Rows shown per operation in a dry run.")] = 3,
 ) -> None:
     """Sync segments to their destinations (reverse ETL). Credentials come from environment variables."""
-    from cdp.console import make_console
     from rich.table import Table
 
     from cdp import settings
     from cdp.activate import load_sync_specs, run_sync
+    from cdp.console import make_console
     from cdp.errors import CdpError
 
     warehouse = settings.warehouse_path()

@@ -36,13 +36,14 @@ clock as (
 
 trusted_records as (
     select
-        identities.customer_id,
         identity_inputs.*,
+        identities.customer_id,
         coalesce(source_trust.trust_rank, 99) as trust_rank
     from identities
     inner join identity_inputs
-        on identities.source = identity_inputs.source
-        and identities.source_record_id = identity_inputs.source_record_id
+        on
+            identities.source = identity_inputs.source
+            and identities.source_record_id = identity_inputs.source_record_id
     left join source_trust
         on identity_inputs.source = source_trust.source
 ),
@@ -85,24 +86,30 @@ record_summary as (
 ),
 
 email_consent_statements as (
-    select identities.customer_id, 'crm' as source,
-        contacts.email_marketing_consent as consent, contacts.consent_updated_at as stated_at
+    select
+        identities.customer_id,
+        'crm' as source,
+        contacts.email_marketing_consent as consent,
+        contacts.consent_updated_at as stated_at
     from {{ ref('stg_crm__contacts') }} as contacts
     inner join identities
-        on identities.source = 'crm' and identities.source_record_id = contacts.crm_id
+        on identities.source = 'crm' and contacts.crm_id = identities.source_record_id
     where contacts.email_marketing_consent is not null
 
     union all
 
-    select identities.customer_id, 'email' as source,
+    select
+        identities.customer_id,
+        'email' as source,
         subscribers.status = 'subscribed' as consent,
-        case when subscribers.status = 'unsubscribed'
-            then coalesce(subscribers.unsubscribed_at, subscribers.updated_at)
+        case
+            when subscribers.status = 'unsubscribed'
+                then coalesce(subscribers.unsubscribed_at, subscribers.updated_at)
             else coalesce(subscribers.subscribed_at, subscribers.updated_at)
         end as stated_at
     from {{ ref('stg_email__subscribers') }} as subscribers
     inner join identities
-        on identities.source = 'email' and identities.source_record_id = subscribers.subscriber_id
+        on identities.source = 'email' and subscribers.subscriber_id = identities.source_record_id
     where subscribers.status in ('subscribed', 'unsubscribed')
 ),
 
@@ -111,11 +118,14 @@ email_consent as (
 ),
 
 ads_consent_statements as (
-    select identities.customer_id, 'crm' as source,
-        contacts.ads_consent as consent, contacts.consent_updated_at as stated_at
+    select
+        identities.customer_id,
+        'crm' as source,
+        contacts.ads_consent as consent,
+        contacts.consent_updated_at as stated_at
     from {{ ref('stg_crm__contacts') }} as contacts
     inner join identities
-        on identities.source = 'crm' and identities.source_record_id = contacts.crm_id
+        on identities.source = 'crm' and contacts.crm_id = identities.source_record_id
     where contacts.ads_consent is not null
 ),
 
@@ -128,7 +138,7 @@ unsubscribes as (
     select identities.customer_id
     from {{ ref('stg_email__subscribers') }} as subscribers
     inner join identities
-        on identities.source = 'email' and identities.source_record_id = subscribers.subscriber_id
+        on identities.source = 'email' and subscribers.subscriber_id = identities.source_record_id
     where subscribers.status = 'unsubscribed'
 
     union
@@ -167,7 +177,8 @@ recent_events as (
     select events.*
     from events
     cross join clock
-    where events.occurred_at > {{ dbt.dateadd('day', -var('recent_days'), 'clock.as_of') }}
+    where
+        events.occurred_at > {{ dbt.dateadd('day', -var('recent_days'), 'clock.as_of') }}
         and events.occurred_at <= clock.as_of
 ),
 
@@ -183,10 +194,14 @@ recent_browsing as (
 ),
 
 cart_adds as (
-    select events.customer_id, events.product_id, events.occurred_at
+    select
+        events.customer_id,
+        events.product_id,
+        events.occurred_at
     from events
     cross join clock
-    where events.event_type = 'add_to_cart'
+    where
+        events.event_type = 'add_to_cart'
         and events.product_id is not null
         and events.occurred_at <= clock.as_of
 ),
@@ -202,7 +217,8 @@ open_cart as (
     where not exists (
         select 1
         from events as later
-        where later.customer_id = latest_cart_add.customer_id
+        where
+            later.customer_id = latest_cart_add.customer_id
             and later.occurred_at >= latest_cart_add.occurred_at
             and (
                 later.event_type in ('order_completed', 'order_placed', 'order_shipped', 'in_store_purchase')
@@ -222,7 +238,8 @@ email_engagement as (
         count(case when events.event_type = 'email_click' then 1 end) as email_clicks_90d
     from events
     cross join clock
-    where events.source = 'email'
+    where
+        events.source = 'email'
         and events.occurred_at > {{ dbt.dateadd('day', -var('email_engagement_days'), 'clock.as_of') }}
         and events.occurred_at <= clock.as_of
     group by events.customer_id
@@ -235,15 +252,17 @@ partner as (
         {{ distinct_list('responses.interest') }} as partner_interests
     from {{ ref('stg_partner__responses') }} as responses
     inner join identities
-        on identities.source = 'partner' and identities.source_record_id = responses.response_id
+        on identities.source = 'partner' and responses.response_id = identities.source_record_id
     group by identities.customer_id
 ),
 
 broker_records as (
-    select identities.customer_id, enrichment.*
+    select
+        enrichment.*,
+        identities.customer_id
     from {{ ref('stg_broker__enrichment') }} as enrichment
     inner join identities
-        on identities.source = 'broker' and identities.source_record_id = enrichment.broker_record_id
+        on identities.source = 'broker' and enrichment.broker_record_id = identities.source_record_id
 ),
 
 broker as (
@@ -251,7 +270,10 @@ broker as (
 ),
 
 seen as (
-    select customer_id, min(occurred_at) as first_event_at, max(occurred_at) as last_event_at
+    select
+        customer_id,
+        min(occurred_at) as first_event_at,
+        max(occurred_at) as last_event_at
     from events
     group by customer_id
 ),
@@ -309,7 +331,8 @@ final as (
         coalesce(email_engagement.email_opens_90d, 0) as email_opens_90d,
         coalesce(email_engagement.email_clicks_90d, 0) as email_clicks_90d,
         case
-            when orders.orders_total > 0
+            when
+                orders.orders_total > 0
                 and orders.last_order_at < {{ dbt.dateadd('day', -var('lapsed_after_days'), 'clock.as_of') }}
                 then 'lapsed'
             when orders.orders_total >= {{ var('loyalty_min_orders') }} then 'loyalty'

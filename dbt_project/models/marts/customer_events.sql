@@ -8,7 +8,9 @@ with identities as (
 
 subscriber_per_email as (
     -- email events carry only the address: attribute them to one subscriber record
-    select email, min(subscriber_id) as subscriber_id
+    select
+        email,
+        min(subscriber_id) as subscriber_id
     from {{ ref('stg_email__subscribers') }}
     where email is not null
     group by email
@@ -16,40 +18,61 @@ subscriber_per_email as (
 
 source_events as (
     select
-        'web' as source, event_id, anonymous_id as source_record_id,
-        occurred_at, event_type, product_id, category
+        'web' as source,
+        event_id,
+        anonymous_id as source_record_id,
+        occurred_at,
+        event_type,
+        product_id,
+        category
     from {{ ref('stg_web__events') }}
 
     union all
 
     select
-        'app' as source, event_id, device_id as source_record_id,
-        occurred_at, event_type, product_id, category
+        'app' as source,
+        event_id,
+        device_id as source_record_id,
+        occurred_at,
+        event_type,
+        product_id,
+        category
     from {{ ref('stg_app__events') }}
 
     union all
 
     select
-        'shop' as source, order_id as event_id, customer_id as source_record_id,
-        ordered_at as occurred_at, 'order_' || status as event_type,
-        cast(null as {{ dbt.type_string() }}) as product_id, cast(null as {{ dbt.type_string() }}) as category
+        'shop' as source,
+        order_id as event_id,
+        customer_id as source_record_id,
+        ordered_at as occurred_at,
+        'order_' || status as event_type,
+        cast(null as {{ dbt.type_string() }}) as product_id,
+        cast(null as {{ dbt.type_string() }}) as category
     from {{ ref('stg_shop__orders') }}
 
     union all
 
     select
-        'pos' as source, transaction_id || '-' || cast(line_no as {{ dbt.type_string() }}) as event_id,
+        'pos' as source,
+        transaction_id || '-' || cast(line_no as {{ dbt.type_string() }}) as event_id,
         transaction_id as source_record_id,
-        occurred_at, 'in_store_purchase' as event_type, product_id,
+        occurred_at,
+        'in_store_purchase' as event_type,
+        product_id,
         cast(null as {{ dbt.type_string() }}) as category
     from {{ ref('stg_pos__transaction_lines') }}
 
     union all
 
     select
-        'email' as source, events.event_id, subscribers.subscriber_id as source_record_id,
-        events.occurred_at, 'email_' || events.event_type as event_type,
-        cast(null as {{ dbt.type_string() }}) as product_id, cast(null as {{ dbt.type_string() }}) as category
+        'email' as source,
+        events.event_id,
+        subscribers.subscriber_id as source_record_id,
+        events.occurred_at,
+        'email_' || events.event_type as event_type,
+        cast(null as {{ dbt.type_string() }}) as product_id,
+        cast(null as {{ dbt.type_string() }}) as category
     from {{ ref('stg_email__events') }} as events
     inner join subscriber_per_email as subscribers
         on events.email = subscribers.email
@@ -57,17 +80,25 @@ source_events as (
     union all
 
     select
-        'erp' as source, invoice_id as event_id, account_number as source_record_id,
-        issued_at as occurred_at, document_type as event_type,
-        cast(null as {{ dbt.type_string() }}) as product_id, cast(null as {{ dbt.type_string() }}) as category
+        'erp' as source,
+        invoice_id as event_id,
+        account_number as source_record_id,
+        issued_at as occurred_at,
+        document_type as event_type,
+        cast(null as {{ dbt.type_string() }}) as product_id,
+        cast(null as {{ dbt.type_string() }}) as category
     from {{ ref('stg_erp__invoices') }}
 
     union all
 
     select
-        'partner' as source, response_id as event_id, response_id as source_record_id,
-        responded_at as occurred_at, 'partner_' || response as event_type,
-        cast(null as {{ dbt.type_string() }}) as product_id, interest as category
+        'partner' as source,
+        response_id as event_id,
+        response_id as source_record_id,
+        responded_at as occurred_at,
+        'partner_' || response as event_type,
+        cast(null as {{ dbt.type_string() }}) as product_id,
+        interest as category
     from {{ ref('stg_partner__responses') }}
 ),
 
@@ -77,18 +108,19 @@ products as (
 
 final as (
     select
-        source_events.source || ':' || source_events.event_id as event_id,
         identities.customer_id,
         source_events.occurred_at,
         source_events.source,
         source_events.event_type,
         source_events.product_id,
-        coalesce(source_events.category, products.category) as category,
-        source_events.source_record_id
+        source_events.source_record_id,
+        source_events.source || ':' || source_events.event_id as event_id,
+        coalesce(source_events.category, products.category) as category
     from source_events
     inner join identities
-        on source_events.source = identities.source
-        and source_events.source_record_id = identities.source_record_id
+        on
+            source_events.source = identities.source
+            and source_events.source_record_id = identities.source_record_id
     left join products
         on source_events.product_id = products.product_id
     where source_events.occurred_at is not null

@@ -17,8 +17,9 @@ final as (
         record_customers.match_probability
     from record_customers
     inner join identity_inputs
-        on record_customers.source = identity_inputs.source
-        and record_customers.source_record_id = identity_inputs.source_record_id
+        on
+            record_customers.source = identity_inputs.source
+            and record_customers.source_record_id = identity_inputs.source_record_id
 )
 
 select * from final

@@ -34,8 +34,9 @@ online as (
     inner join order_items
         on orders.order_id = order_items.order_id
     inner join identities
-        on identities.source = 'shop'
-        and identities.source_record_id = orders.customer_id
+        on
+            identities.source = 'shop'
+            and orders.customer_id = identities.source_record_id
 ),
 
 in_store as (
@@ -49,8 +50,9 @@ in_store as (
         pos_lines.line_revenue as revenue
     from pos_lines
     inner join identities
-        on identities.source = 'pos'
-        and identities.source_record_id = pos_lines.transaction_id
+        on
+            identities.source = 'pos'
+            and pos_lines.transaction_id = identities.source_record_id
 ),
 
 purchased_lines as (

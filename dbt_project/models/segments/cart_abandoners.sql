@@ -7,7 +7,9 @@ with categories_bought as (
         customer_id,
         {{ dbt.listagg('category', "', '", 'order by category') }} as past_purchase_categories
     from (
-        select distinct customer_id, category
+        select distinct
+            customer_id,
+            category
         from {{ ref('customer_purchases') }}
         where category is not null
     ) as distinct_categories
@@ -24,13 +26,15 @@ open_carts as (
         {{ dbt.datediff('customers.open_cart_at', 'clock.as_of', 'hour') }} as hours_since_added
     from {{ ref('customer_360') }} as customers
     cross join {{ ref('segment_clock') }} as clock
-    where customers.open_cart_product_id is not null
+    where
+        customers.open_cart_product_id is not null
         and customers.open_cart_at > clock.cart_since
         and customers.open_cart_at <= clock.as_of
         and not exists (
             select 1
             from {{ ref('customer_purchases') }} as purchases
-            where purchases.customer_id = customers.customer_id
+            where
+                purchases.customer_id = customers.customer_id
                 and purchases.ordered_at >= customers.open_cart_at
         )
 )
@@ -42,11 +46,11 @@ select
     carts.open_cart_category as product_category,
     carts.open_cart_at as added_to_cart_at,
     carts.hours_since_added,
-    coalesce(customers.orders_total, 0) as past_orders,
     categories.past_purchase_categories,
+    coalesce(customers.orders_total, 0) as past_orders,
     'left ' || coalesce(carts.open_cart_product_name, carts.open_cart_product_id)
-        || ' in the cart ' || cast(carts.hours_since_added as {{ dbt.type_string() }})
-        || ' hours ago, no order since' as why_in_segment
+    || ' in the cart ' || cast(carts.hours_since_added as {{ dbt.type_string() }})
+    || ' hours ago, no order since' as why_in_segment
 from open_carts as carts
 inner join {{ ref('customer_360') }} as customers
     on carts.customer_id = customers.customer_id

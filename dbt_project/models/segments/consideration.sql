@@ -13,25 +13,30 @@ with recent_interest as (
         max(events.occurred_at) as last_active_at
     from {{ ref('customer_events') }} as events
     cross join {{ ref('segment_clock') }} as clock
-    where events.event_type in ('product_view', 'info_request')
+    where
+        events.event_type in ('product_view', 'info_request')
         and events.occurred_at > clock.recent_since
         and events.occurred_at <= clock.as_of
     group by events.customer_id
 ),
 
 last_product_viewed as (
-    select customer_id, product_id, category
+    select
+        customer_id,
+        product_id,
+        category
     from (
         select
             events.customer_id,
             events.product_id,
             events.category,
             row_number() over (
-                partition by events.customer_id order by events.occurred_at desc, events.event_id
+                partition by events.customer_id order by events.occurred_at desc, events.event_id asc
             ) as recency_rank
         from {{ ref('customer_events') }} as events
         cross join {{ ref('segment_clock') }} as clock
-        where events.event_type = 'product_view'
+        where
+            events.event_type = 'product_view'
             and events.product_id is not null
             and events.occurred_at <= clock.as_of
     ) as ranked
@@ -56,6 +61,7 @@ inner join {{ ref('customer_360') }} as customers
     on interest.customer_id = customers.customer_id
 left join last_product_viewed as last_viewed
     on interest.customer_id = last_viewed.customer_id
-where (customers.email is not null or customers.phone is not null)
+where
+    (customers.email is not null or customers.phone is not null)
     and coalesce(customers.orders_total, 0) = 0
     and (interest.days_with_product_views >= 2 or interest.info_requests_recent > 0)

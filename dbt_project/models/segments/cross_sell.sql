@@ -34,7 +34,8 @@ browsed_categories as (
         max(events.occurred_at) as last_viewed_at
     from {{ ref('customer_events') }} as events
     cross join {{ ref('segment_clock') }} as clock
-    where events.event_type in ('product_view', 'screen_view', 'add_to_cart')
+    where
+        events.event_type in ('product_view', 'screen_view', 'add_to_cart')
         and events.category is not null
         and events.occurred_at > clock.recent_since
         and events.occurred_at <= clock.as_of
@@ -49,13 +50,14 @@ new_interests as (
         browsed.last_viewed_at,
         row_number() over (
             partition by browsed.customer_id
-            order by browsed.views_recent desc, browsed.last_viewed_at desc, browsed.category
+            order by browsed.views_recent desc, browsed.last_viewed_at desc, browsed.category asc
         ) as interest_rank
     from browsed_categories as browsed
     where not exists (
         select 1
         from purchased_categories as purchased
-        where purchased.customer_id = browsed.customer_id
+        where
+            purchased.customer_id = browsed.customer_id
             and purchased.category = browsed.category
     )
 )
@@ -73,20 +75,21 @@ select
         when customers.open_cart_category = interest.category then customers.open_cart_product_name
     end as product_left_in_cart,
     'browsing ' || interest.category || ', bought ' || history.bought_categories
-        || case
-            when history.bought_in_store and history.bought_online then ' online and in store'
-            when history.bought_in_store then ' in store'
-            else ' online'
-        end
-        || case
-            when customers.open_cart_category = interest.category
-                then ', left ' || coalesce(customers.open_cart_product_name, customers.open_cart_product_id) || ' in the cart'
-            else ''
-        end as why_in_segment
+    || case
+        when history.bought_in_store and history.bought_online then ' online and in store'
+        when history.bought_in_store then ' in store'
+        else ' online'
+    end
+    || case
+        when customers.open_cart_category = interest.category
+            then ', left ' || coalesce(customers.open_cart_product_name, customers.open_cart_product_id) || ' in the cart'
+        else ''
+    end as why_in_segment
 from new_interests as interest
 inner join purchase_history as history
     on interest.customer_id = history.customer_id
 inner join {{ ref('customer_360') }} as customers
     on interest.customer_id = customers.customer_id
-where interest.interest_rank = 1
+where
+    interest.interest_rank = 1
     and (customers.email is not null or customers.phone is not null)

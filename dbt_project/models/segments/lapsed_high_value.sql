@@ -8,7 +8,8 @@ with gone_quiet as (
         {{ dbt.datediff('customers.last_order_at', 'clock.as_of', 'day') }} as days_since_last_order
     from {{ ref('customer_360') }} as customers
     cross join {{ ref('segment_clock') }} as clock
-    where customers.rfm_monetary >= 4
+    where
+        customers.rfm_monetary >= 4
         and customers.last_order_at < clock.win_back_before
 ),
 
@@ -26,21 +27,22 @@ category_spend as (
 
 select
     {{ segment_contact_columns('customers') }},
-    round(customers.revenue, 2) as lifetime_revenue,
     customers.orders_total,
-    round(customers.average_order_value, 2) as average_order_value,
     customers.last_order_at,
     quiet.days_since_last_order,
     favourite.category as favourite_category,
     customers.rfm_segment,
+    round(customers.revenue, 2) as lifetime_revenue,
+    round(customers.average_order_value, 2) as average_order_value,
     'spent ' || cast(cast(round(customers.revenue, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
-        || ' over ' || cast(customers.orders_total as {{ dbt.type_string() }})
-        || ' orders, last order ' || cast(quiet.days_since_last_order as {{ dbt.type_string() }})
-        || ' days ago' as why_in_segment
+    || ' over ' || cast(customers.orders_total as {{ dbt.type_string() }})
+    || ' orders, last order ' || cast(quiet.days_since_last_order as {{ dbt.type_string() }})
+    || ' days ago' as why_in_segment
 from gone_quiet as quiet
 inner join {{ ref('customer_360') }} as customers
     on quiet.customer_id = customers.customer_id
 left join category_spend as favourite
-    on quiet.customer_id = favourite.customer_id
-    and favourite.spend_rank = 1
+    on
+        quiet.customer_id = favourite.customer_id
+        and favourite.spend_rank = 1
 where customers.email is not null or customers.phone is not null

@@ -10,7 +10,8 @@ with recent_browsing as (
         max(events.occurred_at) as last_browsed_at
     from {{ ref('customer_events') }} as events
     cross join {{ ref('segment_clock') }} as clock
-    where events.event_type in ('page_view', 'screen_view', 'product_view')
+    where
+        events.event_type in ('page_view', 'screen_view', 'product_view')
         and events.occurred_at > clock.recent_since
         and events.occurred_at <= clock.as_of
     group by events.customer_id
@@ -23,11 +24,12 @@ select
     browsing.first_browsed_at,
     browsing.last_browsed_at,
     'browsed ' || cast(browsing.pages_viewed_recent as {{ dbt.type_string() }})
-        || ' page(s) recently, never bought' as why_in_segment
+    || ' page(s) recently, never bought' as why_in_segment
 from recent_browsing as browsing
 inner join {{ ref('customer_360') }} as customers
     on browsing.customer_id = customers.customer_id
-where (customers.email is not null or customers.phone is not null)
+where
+    (customers.email is not null or customers.phone is not null)
     and coalesce(customers.orders_total, 0) = 0
     and not exists (
         select 1

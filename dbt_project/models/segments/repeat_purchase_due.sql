@@ -8,16 +8,21 @@ with order_rhythm as (
         customers.orders_total,
         customers.last_order_at,
         {{ dbt.datediff('customers.first_order_at', 'customers.last_order_at', 'day') }} * 1.0
-            / (customers.orders_total - 1) as typical_days_between_orders,
+        / (customers.orders_total - 1) as typical_days_between_orders,
         {{ dbt.datediff('customers.last_order_at', 'clock.as_of', 'day') }} as days_since_last_order
     from {{ ref('customer_360') }} as customers
     cross join {{ ref('segment_clock') }} as clock
-    where customers.orders_total >= 2
+    where
+        customers.orders_total >= 2
         and customers.last_order_at <= clock.as_of
 ),
 
 last_product_bought as (
-    select customer_id, product_id, product_name, category
+    select
+        customer_id,
+        product_id,
+        product_name,
+        category
     from (
         select
             customer_id,
@@ -25,7 +30,7 @@ last_product_bought as (
             product_name,
             category,
             row_number() over (
-                partition by customer_id order by ordered_at desc, revenue desc, product_id
+                partition by customer_id order by ordered_at desc, revenue desc, product_id asc
             ) as recency_rank
         from {{ ref('customer_purchases') }}
     ) as ranked
@@ -35,21 +40,22 @@ last_product_bought as (
 select
     {{ segment_contact_columns('customers') }},
     rhythm.orders_total,
-    round(rhythm.typical_days_between_orders, 1) as typical_days_between_orders,
     rhythm.last_order_at,
     rhythm.days_since_last_order,
     last_bought.product_id as last_product_id,
     last_bought.product_name as last_product_name,
     last_bought.category as last_product_category,
+    round(rhythm.typical_days_between_orders, 1) as typical_days_between_orders,
     'ordered every ' || cast(cast(round(rhythm.typical_days_between_orders, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
-        || ' days on average, last order ' || cast(rhythm.days_since_last_order as {{ dbt.type_string() }})
-        || ' days ago' as why_in_segment
+    || ' days on average, last order ' || cast(rhythm.days_since_last_order as {{ dbt.type_string() }})
+    || ' days ago' as why_in_segment
 from order_rhythm as rhythm
 inner join {{ ref('customer_360') }} as customers
     on rhythm.customer_id = customers.customer_id
 left join last_product_bought as last_bought
     on rhythm.customer_id = last_bought.customer_id
-where rhythm.typical_days_between_orders >= 1
+where
+    rhythm.typical_days_between_orders >= 1
     and rhythm.days_since_last_order >= rhythm.typical_days_between_orders
     and rhythm.days_since_last_order < 2 * rhythm.typical_days_between_orders
     and (customers.email is not null or customers.phone is not null)

@@ -5,24 +5,25 @@
 
 select
     {{ segment_contact_columns('customers') }},
+    customers.orders_total,
+    customers.orders_online,
+    customers.orders_in_store,
+    customers.first_order_at as customer_since,
+    customers.last_order_at,
+    customers.rfm_segment,
     case
         when customers.rfm_frequency = 5 and customers.rfm_monetary = 5 then 'platinum'
         else 'gold'
     end as vip_tier,
     round(customers.revenue, 2) as lifetime_revenue,
-    customers.orders_total,
-    customers.orders_online,
-    customers.orders_in_store,
     round(customers.average_order_value, 2) as average_order_value,
-    customers.first_order_at as customer_since,
-    customers.last_order_at,
-    customers.rfm_segment,
     'RFM ' || cast(customers.rfm_recency as {{ dbt.type_string() }})
-        || cast(customers.rfm_frequency as {{ dbt.type_string() }})
-        || cast(customers.rfm_monetary as {{ dbt.type_string() }})
-        || ': ' || cast(customers.orders_total as {{ dbt.type_string() }}) || ' orders' as why_in_segment
+    || cast(customers.rfm_frequency as {{ dbt.type_string() }})
+    || cast(customers.rfm_monetary as {{ dbt.type_string() }})
+    || ': ' || cast(customers.orders_total as {{ dbt.type_string() }}) || ' orders' as why_in_segment
 from {{ ref('customer_360') }} as customers
-where customers.rfm_recency >= 3
+where
+    customers.rfm_recency >= 3
     and customers.rfm_frequency >= 4
     and customers.rfm_monetary = 5
     and (customers.email is not null or customers.phone is not null)

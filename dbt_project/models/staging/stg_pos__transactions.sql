@@ -24,20 +24,23 @@ transactions as (
 
 renamed as (
     select
-        transaction_id,
+        transactions.transaction_id,
         transactions.store_id,
-        loyalty_card,
-        line_count,
-        revenue,
-        email_text,
-        phone_text,
+        transactions.loyalty_card,
+        transactions.line_count,
+        transactions.revenue,
+        transactions.email_text,
+        transactions.phone_text,
         {{ absent_identity_texts(present=['email_text', 'phone_text', 'country_text']) }},
         -- a phone typed at the till is national to the store's country
         stores.country_code as country_text,
-        occurred_at
+        transactions.occurred_at
     from transactions
     left join stores on transactions.store_id = stores.store_id
-    where loyalty_card is not null or email_text is not null or phone_text is not null
+    where
+        transactions.loyalty_card is not null
+        or transactions.email_text is not null
+        or transactions.phone_text is not null
 ),
 
 final as (
