@@ -1,8 +1,61 @@
-"""Suite-wide test settings."""
+"""Suite-wide test settings: hypothesis's profile, the shared demo pipeline, how xdist splits the suite."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
 from hypothesis import settings
 
 # No per-example deadline: on a loaded 2-core CI machine a first example (a compile, a
 # phone metadata load) can take far longer than the next ones; timing is not what these test.
 settings.register_profile("cdp", deadline=None, print_blob=True)
 settings.load_profile("cdp")
+
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def demo_pipeline(tmp_path_factory):
+    """`cdp run` twice on the 300-person demo universe (tests/demo_pipeline.py), once per worker."""
+    from tests.demo_pipeline import run_demo_pipeline_twice
+
+    return run_demo_pipeline_twice(tmp_path_factory)
+
+
+# Under pytest-xdist each folder's tests run on one worker: they share session and module
+# fixtures (a generated universe, a parsed dbt project, a built warehouse) that would be built
+# again on every worker they were split across. A few files join another folder's group
+# because they share its fixture. pytest 9.2 no longer lets xdist's own `xdist_group` marks
+# rename node ids (--dist loadgroup groups nothing), so cdp schedules by these groups itself.
+SAME_WORKER_AS = {"tests/orchestrate/test_pipeline.py": "tests/dbt"}  # both read the demo pipeline
+# Groups that take longest start first, so no worker is left with one of them at the end;
+# the rest follow in collection order as workers free up.
+LONGEST_FIRST = ("tests/dbt", "tests/bench", "tests/orchestrate", "tests/ingest", "tests/demo")
+
+
+def group_of(nodeid: str) -> str:
+    path = nodeid.split("::", 1)[0]
+    return SAME_WORKER_AS.get(path, path.rpartition("/")[0])
+
+
+def _start_order(group: str) -> int:
+    return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FolderScheduling(LoadScopeScheduling):
+        """xdist's load-by-scope, with cdp's groups as the scopes, longest first."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            # the next unit handed out is the longest-running group left (collection order among equals)
+            self.workqueue.move_to_end(min(self.workqueue, key=_start_order), last=False)
+            super()._assign_work_unit(node)
+
+    config.option.loadscopereorder = False
+    return FolderScheduling(config, log)

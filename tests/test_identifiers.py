@@ -234,7 +234,7 @@ def staging_macros(tmp_path_factory) -> str:
     return result.result.results[0].node.compiled_code
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(st.tuples(texts, st.sampled_from([None, *sorted(POSTCODE_PATTERNS.values())])), min_size=1, max_size=20)
 )

@@ -1,9 +1,9 @@
-"""A small real warehouse for the dbt tests: demo universe -> dlt ingest -> `dbt build`.
+"""A small real warehouse for the dbt tests: the one the shared demo pipeline builds.
 
-Built once per session in a temporary folder, with dbt's target and logs there too, so
-the tests never touch the real warehouse or dbt_project/target (other runs' parse state).
-Only the merge layer is built (`+path:models/marts`: seeds, staging, identity, marts
-and their tests); the segments have their own suite.
+`built_warehouse` is what `cdp run` left after generating a 300-person universe, ingesting it
+and running `dbt build` (tests/demo_pipeline.py): the tests read it and never write it. Tests
+that build on their own get a scratch warehouse (`empty_warehouse`), with dbt's target and
+logs beside it, so they never touch the real warehouse or dbt_project/target.
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-PERSONS = 300
-SEED = 7
-
 
 @dataclass
 class BuiltWarehouse:
     path: Path
-    target_dir: Path
+    manifest_path: Path
     universe: Path
 
     def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
@@ -33,7 +30,7 @@ class BuiltWarehouse:
         return self.query(sql, parameters)[0][0]
 
     def manifest(self) -> dict:
-        return json.loads((self.target_dir / "manifest.json").read_text())
+        return json.loads(self.manifest_path.read_text())
 
 
 def isolate_dbt(patch: pytest.MonkeyPatch, warehouse: Path, target_dir: Path) -> None:
@@ -53,16 +50,6 @@ def empty_warehouse(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
-    from cdp.build import run_dbt_build
-    from cdp.demo.universe import generate
-    from ingest.runner import run_ingest
-
-    folder = tmp_path_factory.mktemp("dbt_build")
-    universe, warehouse, target_dir = folder / "universe", folder / "cdp.duckdb", folder / "target"
-    generate(universe, persons=PERSONS, seed=SEED)
-    run_ingest(warehouse=warehouse, data_dir=universe)
-    with pytest.MonkeyPatch.context() as patch:
-        isolate_dbt(patch, warehouse, target_dir)
-        run_dbt_build(["+path:models/marts"])
-    return BuiltWarehouse(warehouse, target_dir, universe)
+def built_warehouse(demo_pipeline) -> BuiltWarehouse:
+    """The warehouse the shared demo pipeline built (seeds, staging, identity, marts, segments)."""
+    return BuiltWarehouse(demo_pipeline.warehouse, demo_pipeline.manifest, demo_pipeline.data_dir)

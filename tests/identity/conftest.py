@@ -9,24 +9,10 @@ import pandas as pd
 import pytest
 
 from cdp import settings
+from cdp.identity.prepare import MATCHING_INPUT_COLUMNS
 from cdp.identity.resolve import resolve_identities
 
-CONTRACT_COLUMNS = [
-    "source",
-    "source_record_id",
-    "party",
-    "email",
-    "email_sha256",
-    "phone",
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "address",
-    "postcode",
-    "city",
-    "country",
-    "observed_at",
-]
+CONTRACT_COLUMNS = [*MATCHING_INPUT_COLUMNS, "observed_at"]
 
 
 def sha256(text: str) -> str:

@@ -17,6 +17,18 @@ import pytest
 from cdp import settings
 from dagster_project import definitions
 
+# The person-bearing staging models, the identity inputs.
+IDENTITY_INPUTS = [
+    "staging/stg_app__devices",
+    "staging/stg_broker__enrichment",
+    "staging/stg_crm__contacts",
+    "staging/stg_email__subscribers",
+    "staging/stg_erp__accounts",
+    "staging/stg_partner__responses",
+    "staging/stg_pos__transactions",
+    "staging/stg_shop__customers",
+    "staging/stg_web__visitors",
+]
 ASSET_GRAPH = [
     ("dlt/app/events", []),
     ("dlt/broker/enrichment", []),
@@ -34,31 +46,11 @@ ASSET_GRAPH = [
     ("identity/identity_changelog", ["identity/record_customers"]),
     (
         "identity/identity_inputs",
-        [
-            "staging/stg_app__devices",
-            "staging/stg_broker__enrichment",
-            "staging/stg_crm__contacts",
-            "staging/stg_email__subscribers",
-            "staging/stg_erp__accounts",
-            "staging/stg_partner__responses",
-            "staging/stg_pos__transactions",
-            "staging/stg_shop__customers",
-            "staging/stg_web__visitors",
-        ],
+        IDENTITY_INPUTS,
     ),
     (
         "identity/identity_strong_ids",
-        [
-            "staging/stg_app__devices",
-            "staging/stg_broker__enrichment",
-            "staging/stg_crm__contacts",
-            "staging/stg_email__subscribers",
-            "staging/stg_erp__accounts",
-            "staging/stg_partner__responses",
-            "staging/stg_pos__transactions",
-            "staging/stg_shop__customers",
-            "staging/stg_web__visitors",
-        ],
+        IDENTITY_INPUTS,
     ),
     (
         "identity/record_customers",

@@ -1,76 +1,22 @@
 """The whole nightly job, in-process, on a small generated universe: `cdp run` twice.
 
-One session-scoped fixture runs it (the first run generates the universe, the second runs on
-it unchanged); the tests read the reports and what the first run left in the warehouse.
+The session fixture `demo_pipeline` (tests/demo_pipeline.py) runs it (the first run generates
+the universe, the second runs on it unchanged); the tests read the reports and what the first
+run left in the warehouse.
 Processing a day added by `cdp generate --advance` is the ingest tests' incremental loading
 plus this same job; it is left out here to keep the suite fast.
 """
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
-from pathlib import Path
-
-import duckdb
 import pytest
-from rich.console import Console
-
-from cdp.pipeline import PipelineReport, customer_ids, run_pipeline
 
 pytestmark = pytest.mark.slow
-PERSONS = 300
 
 
-@dataclass
-class Runs:
-    warehouse: Path
-    first: PipelineReport
-    customers_in_360: int
-    cart_abandoners_logged: int
-    cart_abandoner_exports: list[str]
-    ids_after_first: dict
-    unchanged: PipelineReport
-    ids_after_unchanged: dict
-    console_output: str
-
-
-@pytest.fixture(scope="session")
-def runs(tmp_path_factory) -> Runs:
-    root = tmp_path_factory.mktemp("pipeline")
-    data_dir, warehouse = root / "data", root / "warehouse" / "cdp.duckdb"
-    output = io.StringIO()
-    console = Console(file=output, width=160)
-    with pytest.MonkeyPatch.context() as patch:  # run_pipeline pins the paths in the environment
-        patch.setenv("CDP_DATA_DIR", str(data_dir))
-        patch.setenv("CDP_WAREHOUSE", str(warehouse))
-
-        def run() -> PipelineReport:
-            report = run_pipeline(persons=PERSONS, seed=7, dagster_home=root / "dagster_home", console=console)
-            console.print(report.render())
-            return report
-
-        first = run()
-        with duckdb.connect(str(warehouse), read_only=True) as connection:
-            customers_in_360 = connection.execute("select count(*) from marts.customer_360").fetchone()[0]
-            cart_abandoners_logged = connection.execute(
-                "select count(*) from reverse_etl.sync_log where sync_name = 'cart_abandoners_file'"
-            ).fetchone()[0]
-        exports = sorted((warehouse.parent / "exports" / "cart_abandoners_file").glob("*.csv"))
-        ids_after_first = customer_ids(warehouse)
-        unchanged = run()
-        ids_after_unchanged = customer_ids(warehouse)
-    return Runs(
-        warehouse,
-        first,
-        customers_in_360,
-        cart_abandoners_logged,
-        [path.read_text() for path in exports],
-        ids_after_first,
-        unchanged,
-        ids_after_unchanged,
-        output.getvalue(),
-    )
+@pytest.fixture
+def runs(demo_pipeline):
+    return demo_pipeline
 
 
 def test_the_first_run_generates_loads_resolves_segments_and_syncs(runs):
