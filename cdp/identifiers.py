@@ -64,12 +64,15 @@ def normalise_email(raw: str | None) -> str | None:
     return email if _EMAIL.fullmatch(email) else None
 
 
+def _gmail_local(local: str) -> str:
+    """Gmail ignores dots and +tags in the local part."""
+    return local.split("+", 1)[0].replace(".", "")
+
+
 def canonical_email(email: str) -> str:
-    """The mailbox a normalised email reaches: Gmail ignores dots and +tags in the local part."""
+    """The mailbox a normalised email reaches: gmail.com and googlemail.com are one, dots and +tags ignored."""
     local, _, domain = email.partition("@")
-    if domain in GMAIL_DOMAINS:
-        return local.split("+", 1)[0].replace(".", "") + "@gmail.com"
-    return email
+    return _gmail_local(local) + "@gmail.com" if domain in GMAIL_DOMAINS else email
 
 
 # `canonical_email` for DuckDB, over a normalised email `e` (the identity step's macro).
@@ -179,11 +182,8 @@ def email_for_destination(email: str) -> str:
 
 def google_email(email: str) -> str:
     """Google Customer Match form: gmail/googlemail lose dots and +tags in the local part."""
-    normalised = email_for_destination(email)
-    local, _, domain = normalised.partition("@")
-    if domain in GMAIL_DOMAINS:
-        local = local.split("+", 1)[0].replace(".", "")
-    return f"{local}@{domain}"
+    local, _, domain = email_for_destination(email).partition("@")
+    return f"{_gmail_local(local) if domain in GMAIL_DOMAINS else local}@{domain}"
 
 
 def phone_for_destination(phone: str, default_region: str | None = None) -> str:

@@ -12,9 +12,8 @@ from cdp import settings
 class CdpPaths(dg.ConfigurableResource):
     """The DuckDB warehouse file and the source data folder.
 
-    Left unset, the warehouse follows CDP_WAREHOUSE at run time (cdp/settings.py), the same
-    setting dbt's profile reads, so ingest, dbt and the syncs always agree on the file; the data
-    folder is resolved by ingest as `cdp ingest` resolves it.
+    Left unset, they follow CDP_WAREHOUSE / CDP_DATA_DIR at run time (cdp/settings.py), the
+    same settings dbt's profile reads, so ingest, dbt and the syncs always agree on the file.
     """
 
     warehouse: str | None = None
@@ -23,6 +22,5 @@ class CdpPaths(dg.ConfigurableResource):
     def warehouse_path(self) -> Path:
         return Path(self.warehouse).resolve() if self.warehouse else settings.warehouse_path()
 
-    def data_dir_path(self) -> Path | None:
-        """The data folder when set here; None leaves it to ingest (`IngestConfig.data_dir_for`)."""
-        return Path(self.data_dir).resolve() if self.data_dir else None
+    def data_dir_path(self) -> Path:
+        return Path(self.data_dir).resolve() if self.data_dir else settings.data_dir()

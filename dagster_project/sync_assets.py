@@ -8,15 +8,17 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator
 
-from cdp.activate.engine import SyncResult
 from cdp.activate.specs import SyncSpec, specs_from_manifest
 from dagster_project.resources import CdpPaths
+
+if TYPE_CHECKING:
+    from cdp.activate.engine import SyncResult  # the engine is imported when a sync runs, not when Dagster loads
 
 GROUP = "activate"
 
@@ -69,7 +71,7 @@ def _sync_asset(spec: SyncSpec, segment_key: dg.AssetKey, pool: str) -> dg.Asset
     return run_declared_sync
 
 
-def result_metadata(result: SyncResult) -> dict[str, Any]:
+def result_metadata(result: "SyncResult") -> dict[str, Any]:
     """The scalar fields of a SyncResult (counts, status, run id) as asset metadata."""
     fields = dataclasses.asdict(result)
     return {key: value for key, value in fields.items() if isinstance(value, (bool, int, float, str))}
