@@ -5,11 +5,17 @@ Settings (sync `config`): `format` (csv, default, or parquet), `folder` (default
 `_operation` (add, update, remove, clear) so a downstream job can apply the changes.
 The file appears under its final name only once it is completely written (temp file then
 rename), which is the acknowledgement.
+
+In CSV files, free-text fields (the sync's `fields`) that a spreadsheet would read as a
+formula are neutralised (`neutralise_formula`); the key and the `identifiers` columns
+(emails, E.164 phones, ids, hashes) are written as they are, since a downstream job
+matches on them byte for byte. Parquet keeps every value as it is: it has no formulas.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,6 +25,25 @@ import pyarrow.parquet as pq
 
 from cdp.activate.destinations.base import Destination, SyncRow
 from cdp.errors import CdpError
+
+# First characters that make Excel, LibreOffice Calc or Google Sheets evaluate a cell
+# (OWASP, CSV Injection): = + - @, and tab / carriage return, which some strip first.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
+def neutralise_formula(value: Any) -> Any:
+    """The value to write in a free-text CSV cell: a leading `'` where it would be a formula.
+
+    A name such as `=HYPERLINK("http://evil", "Click")` or `@SUM(...)` comes from a source
+    anyone can type into; opened in a spreadsheet, the export would run it (CSV injection).
+    OWASP's remedy is to prefix a single quote, which spreadsheets read as "this is text".
+    Only strings are touched; a plain signed number (`-12.5`, `+31612345678`) is left alone,
+    since a spreadsheet reads it as a number and nothing can run.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 class FileDestination(Destination):
@@ -39,12 +64,13 @@ class FileDestination(Destination):
         return file_format
 
     def open(self) -> None:
-        self.file_format()  # fail before sending anything
+        self.escape_formulas = self.file_format() == "csv"  # and fail before sending anything
         self.part = 0
 
     def prepare(self, row: SyncRow) -> dict[str, Any]:
         clear = row.operation == "clear"
-        values = {name: None if clear else value for name, value in row.fields.items()}
+        escape = neutralise_formula if self.escape_formulas else (lambda value: value)
+        values = {name: None if clear else escape(value) for name, value in row.fields.items()}
         return {"_operation": row.operation, self.spec.primary_key: row.primary_key, **row.identifiers, **values}
 
     def item_size(self, item: Any) -> int:
