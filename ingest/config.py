@@ -152,7 +152,19 @@ def load_config(path: Path | str | None = None) -> IngestConfig:
     except OSError as error:
         raise CdpError(f"{path}: cannot read the ingest config: {error.strerror}") from error
     except yaml.YAMLError as error:
-        raise CdpError(f"{path}: not valid YAML: {error}") from error
+        # PyYAML's message spans several lines (context, snippet, caret); say it in one,
+        # "<path>: line L, column C: <problem>", adding where the construct began if known.
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        if mark is None:  # a ReaderError (an unprintable character): no line to name
+            raise CdpError(f"{path}: not valid YAML: {problem}") from error
+        where = f"{path}: line {mark.line + 1}, column {mark.column + 1}"
+        if mark.buffer and mark.buffer[mark.pointer : mark.pointer + 1] == "\t":
+            raise CdpError(f"{where}: a tab character; YAML indents with spaces") from error
+        context, begun = getattr(error, "context", None), getattr(error, "context_mark", None)
+        if context and begun is not None:
+            problem += f" ({context} at line {begun.line + 1}, column {begun.column + 1})"
+        raise CdpError(f"{where}: not valid YAML: {problem}") from error
     try:
         config = IngestConfig.model_validate(raw or {})
     except ValidationError as error:

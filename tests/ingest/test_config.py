@@ -120,3 +120,25 @@ def test_an_unknown_source_is_named_with_the_config_file_actually_used(tmp_path)
     path.write_text(MINIMAL)
     with pytest.raises(CdpError, match=r"my_sources\.yml: sources: no source named nope"):
         run_ingest(["nope"], warehouse=tmp_path / "w.duckdb", data_dir=tmp_path, config=load_config(path))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sources:\n  web:\n  \tkind: files\n", "line 3, column 3: a tab character; YAML indents with spaces"),
+        ("sources:\n\t- web\n", "line 2, column 1: a tab character; YAML indents with spaces"),
+        ("sources:\n  web: kind: files\n", "line 2, column 12: not valid YAML: mapping values are not allowed here"),
+        (
+            "sources:\n  web: 'files\n",
+            "line 3, column 1: not valid YAML: found unexpected end of stream"
+            " (while scanning a quoted scalar at line 2, column 8)",
+        ),
+        ("sources: *web\n", "line 1, column 10: not valid YAML: found undefined alias 'web'"),
+    ],
+)
+def test_a_yaml_mistake_is_one_line_naming_the_file_line_and_column(tmp_path, text, message):
+    path = tmp_path / "sources.yml"
+    path.write_text(text)
+    with pytest.raises(CdpError) as error:
+        load_config(path)
+    assert str(error.value) == f"{path}: {message}"
