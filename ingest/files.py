@@ -20,6 +20,7 @@ Run one source alone: `cdp ingest --source web`, or from Python
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,13 +33,20 @@ from dlt.extract.hints import make_hints
 from dlt.extract.resource import with_hints
 
 from ingest.config import SCHEMA_CONTRACT, FilesSource, FileTable
+from ingest.loaded import (
+    MANIFEST_TABLE,
+    QUARANTINE_TABLE,
+    Manifest,
+    ManifestEntry,
+    column_types,
+    committed_manifest,
+)
+from ingest.merge import keep_newest
 from ingest.readers import FileBytes, new_connection, read_batch
 from ingest.stats import SourceStats
 
 log = logging.getLogger(__name__)
 
-QUARANTINE_TABLE = "_quarantine"
-MANIFEST_TABLE = "_files"
 BATCH_BYTES = 128 * 2**20  # read up to this much per DuckDB pass (memory stays bounded)
 BATCH_FILES = 500
 
@@ -46,7 +54,11 @@ MANIFEST_SCHEMA = pa.schema(
     [
         ("source_file", pa.string()),
         ("table_name", pa.string()),
+        ("action", pa.string()),
         ("size_bytes", pa.int64()),
+        ("modified_at", pa.string()),
+        ("content_hash", pa.string()),
+        ("read_from_byte", pa.int64()),
         ("rows_in", pa.int64()),
         ("rows_loaded", pa.int64()),
         ("rows_quarantined", pa.int64()),
@@ -62,10 +74,22 @@ class SourceFile:
     path: str
     name: str  # as recorded in _source_file / the manifest
     size: int
+    modified_at: str | None  # as the file system reports it: with the size, says when to hash
 
     @property
     def local_path(self) -> str | None:
         return self.path if _is_local(self.fs) else None
+
+
+@dataclass(frozen=True)
+class PlannedRead:
+    """One file to read now: what to hand the reader, and what the manifest records of it."""
+
+    file: SourceFile
+    action: str  # new, replaced (changed: read again in full), appended (grew: its new rows only)
+    content: FileBytes
+    content_hash: str
+    read_from_byte: int = 0
 
 
 def location_of(name: str, spec: FilesSource, data_dir: Path) -> str:
@@ -85,27 +109,41 @@ def list_files(location: str, pattern: str, data_dir: Path) -> list[SourceFile]:
     for path in sorted(fs.glob(f"{root.rstrip('/')}/{pattern}")):
         info = fs.info(path)
         if info["type"] == "file":
-            found.append(SourceFile(fs, path, _display_name(fs, path, data_dir), int(info["size"])))
+            modified = info.get("mtime") or info.get("LastModified") or info.get("created")
+            found.append(
+                SourceFile(
+                    fs,
+                    path,
+                    _display_name(fs, path, data_dir),
+                    int(info["size"]),
+                    None if modified is None else str(modified),
+                )
+            )
     return found
 
 
-def files_source(
-    name: str, spec: FilesSource, data_dir: Path, already_loaded: set[tuple[str, str]], stats: SourceStats
-):
-    """The dlt source for one `files` entry; `already_loaded` holds (table, source_file) pairs from the manifest."""
+def files_source(name: str, spec: FilesSource, data_dir: Path, pipeline: dlt.Pipeline, stats: SourceStats):
+    """The dlt source for one `files` entry; what `pipeline` already holds decides what is read."""
     location = location_of(name, spec, data_dir)
     tables = {table: list_files(location, table_spec.files, data_dir) for table, table_spec in spec.tables.items()}
+    manifest = committed_manifest(pipeline)
+    for table, files in tables.items():
+        if not files:
+            stats.table(table).note(f"no file matches {spec.tables[table].files!r} under {location}")
 
     @dlt.source(name=name, schema_contract=SCHEMA_CONTRACT)
     def source():
         return [
-            _table_resource(table, spec.tables[table], files, already_loaded, stats) for table, files in tables.items()
+            _table_resource(table, spec.tables[table], files, manifest, pipeline, stats)
+            for table, files in tables.items()
         ]
 
     return source()
 
 
-def _table_resource(table: str, spec: FileTable, files: list[SourceFile], already_loaded, stats: SourceStats):
+def _table_resource(
+    table: str, spec: FileTable, files: list[SourceFile], manifest: Manifest, pipeline: dlt.Pipeline, stats
+):
     # Every item goes out with its table's own hints (a "table variant"), so the data
     # table's key and merge settings never leak into _quarantine and _files.
     data_hints = make_hints(
@@ -119,21 +157,103 @@ def _table_resource(table: str, spec: FileTable, files: list[SourceFile], alread
     def rows():
         con = new_connection()
         table_stats = stats.table(table)
-        new_files = [file for file in files if (table, file.name) not in already_loaded]
-        table_stats.files_skipped += len(files) - len(new_files)
-        for batch in _batches(new_files):
-            result = read_batch(con, [_fetch(file) for file in batch], table, spec)
+        known_types = column_types(pipeline, table)
+        seen_hashes: dict[str, str] = {}
+        columns_seen: set[str] = set(known_types)
+        to_check = [file for file in files if not _unchanged(manifest.entry(table, file.name), file)]
+        table_stats.files_skipped += len(files) - len(to_check)
+        for batch in _batches(to_check):
+            reads, skipped = _plan(batch, table, spec, manifest, seen_hashes, table_stats)
+            if skipped:
+                yield with_hints(
+                    _manifest_rows(skipped, table), _side_table_hints(MANIFEST_TABLE), create_table_variant=True
+                )
+            if not reads:
+                continue
+            result = read_batch(con, [read.content for read in reads], table, spec, known_types)
+            if spec.write_disposition == "merge" and spec.dedup_sort:
+                result = keep_newest(con, result, pipeline, table, spec)
             table_stats.add(result)
             if result.good is not None:
+                columns_seen.update(result.good.column_names)
                 yield with_hints(result.good, data_hints, create_table_variant=True)
             if result.quarantine.num_rows:
                 yield with_hints(result.quarantine, _side_table_hints(QUARANTINE_TABLE), create_table_variant=True)
             yield with_hints(
-                _manifest_rows(batch, table, result), _side_table_hints(MANIFEST_TABLE), create_table_variant=True
+                _manifest_rows(reads, table, result), _side_table_hints(MANIFEST_TABLE), create_table_variant=True
             )
         con.close()
+        for column in sorted(set(spec.columns) - columns_seen - {"_source_file", "_source_row"}):
+            if to_check or not files:
+                table_stats.note(f"declared column {column!r} is in no file read (a typo in sources.yml?)")
 
     return rows
+
+
+def _unchanged(entry: ManifestEntry | None, file: SourceFile) -> bool:
+    """Size and modification time as recorded: not even hashed. (A `touch` alone is hashed once.)"""
+    if entry is None:
+        return False
+    if entry.content_hash is None:  # recorded before hashes were: the name and size decide
+        return entry.size_bytes == file.size
+    return entry.size_bytes == file.size and entry.modified_at == file.modified_at
+
+
+def _plan(batch: list[SourceFile], table: str, spec: FileTable, manifest: Manifest, seen_hashes, table_stats):
+    """What to do with each file of a batch, decided by its content hash."""
+    reads, skipped = [], []
+    for file in batch:
+        data = file.fs.cat_file(file.path)
+        content_hash = hashlib.sha256(data).hexdigest()
+        entry = manifest.entry(table, file.name)
+        if entry is not None and entry.content_hash == content_hash:
+            skipped.append(_Skipped(file, "unchanged", content_hash))  # touched: record the new time only
+            table_stats.files_skipped += 1
+            continue
+        same_content = manifest.name_with_content(table, content_hash) or seen_hashes.get(content_hash)
+        if entry is None and same_content is not None:
+            skipped.append(_Skipped(file, "duplicate", content_hash, f"same content as {same_content}, already loaded"))
+            table_stats.files_skipped += 1
+            table_stats.note(f"{file.name}: not loaded, same content as {same_content}")
+            continue
+        seen_hashes.setdefault(content_hash, file.name)
+        reads.append(_read_of(file, data, content_hash, entry, spec))
+        if reads[-1].action == "replaced":
+            table_stats.note(f"{file.name}: changed since it was loaded; read again, its earlier rows replaced")
+    return reads, skipped
+
+
+def _read_of(file: SourceFile, data: bytes, content_hash: str, entry: ManifestEntry | None, spec: FileTable):
+    if entry is None:
+        return PlannedRead(file, "new", _content(file, data), content_hash)
+    old = entry.size_bytes or 0
+    grew = (
+        spec.format in ("jsonl", "csv")
+        and 0 < old < len(data)
+        and data[old - 1 : old] == b"\n"
+        and hashlib.sha256(data[:old]).hexdigest() == entry.content_hash
+    )
+    if not grew:
+        return PlannedRead(file, "replaced", _content(file, data), content_hash)
+    lines_before = data.count(b"\n", 0, old)
+    if spec.format == "csv":  # the header, then the new lines: rows keep their line numbers
+        header = data[: data.index(b"\n") + 1]
+        content = FileBytes(file.name, header + data[old:], line_offset=lines_before - 1)
+    else:
+        content = FileBytes(file.name, data[old:], line_offset=lines_before)
+    return PlannedRead(file, "appended", content, content_hash, read_from_byte=old)
+
+
+def _content(file: SourceFile, data: bytes) -> FileBytes:
+    return FileBytes(name=file.name, data=data, local_path=file.local_path)
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    file: SourceFile
+    action: str  # unchanged (only touched), duplicate (the same content under another name)
+    content_hash: str
+    problem: str | None = None
 
 
 def _batches(files: list[SourceFile]):
@@ -149,30 +269,32 @@ def _batches(files: list[SourceFile]):
         yield batch
 
 
-def _fetch(file: SourceFile) -> FileBytes:
-    return FileBytes(name=file.name, data=file.fs.cat_file(file.path), local_path=file.local_path)
-
-
 def _side_table_hints(table_name: str):
     """A bookkeeping table of the same dataset: always appended, no key."""
     return make_hints(table_name=table_name, write_disposition="append")
 
 
-def _manifest_rows(files: list[SourceFile], table: str, result) -> pa.Table:
+def _manifest_rows(entries, table: str, result=None) -> pa.Table:
     now = datetime.now(UTC)
-    rows = [
-        {
-            "source_file": file.name,
-            "table_name": table,
-            "size_bytes": file.size,
-            "rows_in": result.files[file.name].rows_in,
-            "rows_loaded": result.files[file.name].loaded,
-            "rows_quarantined": result.files[file.name].quarantined,
-            "problem": result.files[file.name].problem,
-            "read_at": now,
-        }
-        for file in files
-    ]
+    rows = []
+    for entry in entries:
+        counts = result.files[entry.file.name] if result is not None else None
+        rows.append(
+            {
+                "source_file": entry.file.name,
+                "table_name": table,
+                "action": entry.action,
+                "size_bytes": entry.file.size,
+                "modified_at": entry.file.modified_at,
+                "content_hash": entry.content_hash,
+                "read_from_byte": getattr(entry, "read_from_byte", 0),
+                "rows_in": counts.rows_in if counts else 0,
+                "rows_loaded": counts.loaded if counts else 0,
+                "rows_quarantined": counts.quarantined if counts else 0,
+                "problem": counts.problem if counts else entry.problem,
+                "read_at": now,
+            }
+        )
     return pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
 
 

@@ -11,14 +11,27 @@ file for JSONL and CSV, where the CSV header is line 1; the 1-based row for Parq
 Every bad row becomes one quarantine row: `source_file`, `source_row`, `table_name`,
 `field`, `reason`, `raw_record`, `quarantined_at`. So for every file:
 rows in = good rows + quarantined rows.
+
+Column names are dlt's snake_case of the file's own names (`column_names`): names that
+collide after that (`Page_URL` and `PAGE_URL`) keep both values, the second under a
+suffixed name, and a record's own field that clashes with lineage (`_source_file`,
+`_dlt_id`, ...) loads as `record_<name>` instead of overwriting or being dropped. Types:
+a declared column, or one the table already holds with a type other than text, is cast to
+that type; a value that does not fit is a quarantined row, never a failed source. Files
+compressed with gzip (by content) are read as their content.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
+import hashlib
 import itertools
-import json
 import logging
 import os
+import re
+import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,6 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute
 import pyarrow.parquet as pq
+from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from ingest.config import FileTable
 
@@ -40,6 +54,21 @@ SQL_TYPES = {
     "date": "DATE",
     "timestamp": "TIMESTAMPTZ",
 }
+# dlt's data types of columns already loaded -> the type a later value is cast to (json: left as is)
+DLT_SQL_TYPES = {
+    "text": "VARCHAR",
+    "bigint": "BIGINT",
+    "double": "DOUBLE",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+    "decimal": "DECIMAL(38, 9)",
+    "time": "TIME",
+    "binary": "BLOB",
+}
+LINEAGE_COLUMNS = frozenset({"_source_file", "_source_row", "_dlt_id", "_dlt_load_id", "_cdp_deleted_at"})
+_INTERNAL = frozenset({"_raw", "_path", "_file", "_bad_field", "_loaded_version"})
+_naming = NamingConvention()
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -61,6 +90,7 @@ class FileBytes:
     name: str  # as recorded in _source_file
     data: bytes
     local_path: str | None = None  # lets DuckDB read a local file itself
+    line_offset: int = 0  # added to every row number (a file that grew: only its new lines are here)
 
 
 @dataclass
@@ -79,6 +109,7 @@ class BatchRead:
     good: pa.Table | None
     quarantine: pa.Table
     files: dict[str, FileCounts] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # renamed columns and the like, for the summary
 
 
 def new_connection() -> duckdb.DuckDBPyConnection:
@@ -95,41 +126,160 @@ def quarantine_table(rows: list[dict], table_name: str) -> pa.Table:
     )
 
 
-def read_batch(con: duckdb.DuckDBPyConnection, files: list[FileBytes], table: str, spec: FileTable) -> BatchRead:
-    """Parse `files` (all of one table) per `spec.format`; count rows in and quarantined per file."""
-    counts = {file.name: FileCounts() for file in files}
-    problems = []
+@dataclass
+class _Batch:
+    """What every reader of one batch shares: the connection, the table's rules, the counts."""
 
-    def problem(name: str, reason: str) -> None:
-        log.warning("%s: %s", name, reason)
-        counts[name].problem = reason
-        problems.append({"source_file": name, "source_row": None, "field": None, "reason": reason, "raw_record": None})
+    con: duckdb.DuckDBPyConnection
+    table: str
+    spec: FileTable
+    targets: dict[str, tuple[str, str]]  # column -> (SQL type, its name in messages) values are cast to
+    known_columns: set[str]  # the table's columns so far, declared ones included
+    counts: dict[str, FileCounts]
+    quarantined: list[dict] = field(default_factory=list)  # rows found by Python (file-level problems)
+    notes: list[str] = field(default_factory=list)
 
+    @property
+    def primary_key(self) -> list[str]:
+        return [_naming.normalize_identifier(key) for key in self.spec.primary_key]
+
+    def problem(self, file: FileBytes, reason: str, *, keep_lines: bool = False) -> None:
+        """The file as a whole is not loaded; with `keep_lines`, each of its lines is quarantined with the reason."""
+        log.warning("%s: %s", file.name, reason)
+        self.counts[file.name].problem = reason
+        if not keep_lines:
+            self.quarantined.append(_quarantine_row(file.name, None, None, reason, None))
+            return
+        split = _split_lines(file.data, file.line_offset)
+        for line_number in split.line_numbers[~split.blank]:
+            self.quarantined.append(
+                _quarantine_row(file.name, int(line_number), None, reason, split.text_of(line_number))
+            )
+        self.counts[file.name].rows_in = int((~split.blank).sum())
+
+
+def read_batch(
+    con: duckdb.DuckDBPyConnection,
+    files: list[FileBytes],
+    table: str,
+    spec: FileTable,
+    known_types: dict[str, str] | None = None,
+) -> BatchRead:
+    """Parse `files` (all of one table) per `spec.format`; count rows in and quarantined per file.
+
+    `known_types` are the dlt data types of the columns the table already has: a value of
+    another type is cast to it, or quarantined when it does not fit (schema drift).
+    """
+    known_types = known_types or {}
+    batch = _Batch(
+        con=con,
+        table=table,
+        spec=spec,
+        targets=_targets(spec, known_types),
+        known_columns=set(known_types) | {_naming.normalize_identifier(c) for c in spec.columns},
+        counts={file.name: FileCounts() for file in files},
+    )
     readable = []
     for file in files:
+        file = _decompressed(file, batch)
+        if file is None:
+            continue
         if not file.data or file.data.isspace():  # isspace stops at the first other byte: cheap
-            problem(file.name, "empty file")
+            batch.problem(file, "empty file")
         else:
             readable.append(file)
     reader = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet}[spec.format]
-    good, bad = reader(con, readable, table, spec, counts, problem) if readable else (None, _empty_quarantine())
-    quarantine = _concat_quarantine(quarantine_table(problems, table), bad)
-    rows = (
-        quarantine.filter(quarantine["source_row"].is_valid())
-        .group_by("source_file")
-        .aggregate([("source_file", "count")])
-    )
-    for name, quarantined in zip(rows["source_file"].to_pylist(), rows["source_file_count"].to_pylist(), strict=True):
-        counts[name].quarantined = quarantined
+    good, bad = reader(batch, readable) if readable else (None, _empty_quarantine())
+    quarantine = _concat_quarantine(quarantine_table(batch.quarantined, table), bad)
+    for name, quarantined in quarantine_count_per_file(quarantine).items():
+        batch.counts[name].quarantined = quarantined
     if good is not None:
         good = with_row_ids(good)
-    return BatchRead(good=good, quarantine=quarantine, files=counts)
+    return BatchRead(good=good, quarantine=quarantine, files=batch.counts, notes=list(dict.fromkeys(batch.notes)))
+
+
+def quarantine_count_per_file(quarantine: pa.Table) -> dict[str, int]:
+    """Quarantined rows per file (file-level problems, without a row, are not rows)."""
+    return dict(Counter(quarantine.filter(quarantine["source_row"].is_valid())["source_file"].to_pylist()))
 
 
 def with_row_ids(arrow: pa.Table) -> pa.Table:
     """Add dlt's `_dlt_id` (unique row id) vectorised; dlt's own adds it one Python call per row."""
     ids = np.frombuffer(os.urandom(8 * arrow.num_rows), dtype=np.uint64)
     return arrow.append_column("_dlt_id", pa.compute.cast(pa.array(ids), pa.string()))
+
+
+def column_names(keys: list[str], notes: list[str]) -> dict[str, str]:
+    """The column each of a file's field names loads into: dlt's snake_case, never two fields in one column.
+
+    A name that clashes with lineage or dlt's own columns gets `record_` in front; of fields that
+    share a name after normalising (`Page_URL`, `PAGE_URL`), one already in snake_case (else the
+    first) keeps it and each other is suffixed with a short hash of its own spelling (stable).
+    """
+    wanted = {}
+    for key in keys:
+        name = _naming.normalize_identifier(key) if key.strip() else "unnamed"
+        if name in LINEAGE_COLUMNS or name in _INTERNAL or name.startswith(("_dlt", "_text_")):
+            renamed = _naming.normalize_identifier("record" + name)
+            notes.append(f"field {key!r} is a name cdp keeps for lineage: loaded as {renamed}")
+            name = renamed
+        wanted[key] = name
+    order = {key: index for index, key in enumerate(keys)}
+    final, taken = {}, {}
+    for key in sorted(keys, key=lambda k: (wanted[k] != k, order[k])):
+        name = wanted[key]
+        if name in taken:
+            suffixed = f"{name}_{hashlib.sha1(key.encode()).hexdigest()[:6]}"
+            notes.append(
+                f"fields {taken[name]!r} and {key!r} are both {name} in snake_case: {key!r} loads as {suffixed}"
+            )
+            name = suffixed
+        taken[name] = key
+        final[key] = name
+    return final
+
+
+def arrow_to_dlt_type(arrow_type: pa.DataType) -> str | None:
+    """The dlt data type a column of this Arrow type lands as (for types seen earlier in the same run)."""
+    checks = [
+        (pa.types.is_string, "text"),
+        (pa.types.is_large_string, "text"),
+        (pa.types.is_integer, "bigint"),
+        (pa.types.is_floating, "double"),
+        (pa.types.is_boolean, "bool"),
+        (pa.types.is_timestamp, "timestamp"),
+        (pa.types.is_date, "date"),
+    ]
+    return next((name for check, name in checks if check(arrow_type)), None)
+
+
+def _targets(spec: FileTable, known_types: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Declared types first (sources.yml), then the types the table already has."""
+    targets = {column: (DLT_SQL_TYPES[t], t) for column, t in known_types.items() if t in DLT_SQL_TYPES}
+    for column, declared in spec.columns.items():
+        targets[_naming.normalize_identifier(column)] = (SQL_TYPES[declared], declared)
+    return targets
+
+
+def _decompressed(file: FileBytes, batch: _Batch) -> FileBytes | None:
+    """A gzip file (by its content, whatever its name) is read as what it holds."""
+    if file.data[:2] != b"\x1f\x8b":
+        return file
+    try:
+        return FileBytes(file.name, gzip.decompress(file.data), line_offset=file.line_offset)
+    except (OSError, EOFError, zlib.error) as error:
+        batch.problem(file, f"gzip content that cannot be decompressed: {error}")
+        return None
+
+
+def _quarantine_row(source_file, source_row, field_name, reason, raw_record) -> dict:
+    return {
+        "source_file": source_file,
+        "source_row": source_row,
+        "field": field_name,
+        "reason": reason,
+        "raw_record": raw_record,
+    }
 
 
 # -- lines -------------------------------------------------------------------
@@ -140,15 +290,16 @@ class _Lines:
     """A file split at newlines, without copying: Arrow binary views into its bytes."""
 
     lines: pa.LargeBinaryArray  # each line including its newline
-    line_numbers: np.ndarray  # 1-based, same length
+    line_numbers: np.ndarray  # 1-based (plus the file's line offset), same length
     blank: np.ndarray  # bool, line holds nothing but its line break
+    offset: int = 0
 
     def text_of(self, line_number: int) -> str:
-        raw = self.lines[line_number - 1].as_py()
+        raw = self.lines[int(line_number) - self.offset - 1].as_py()
         return raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
 
 
-def _split_lines(data: bytes) -> _Lines:
+def _split_lines(data: bytes, offset: int = 0) -> _Lines:
     buffer = np.frombuffer(data, dtype=np.uint8)
     start = 3 if data[:3] == b"\xef\xbb\xbf" else 0  # UTF-8 byte order mark
     newlines = np.flatnonzero(buffer == 10)
@@ -162,19 +313,20 @@ def _split_lines(data: bytes) -> _Lines:
     lines = pa.LargeBinaryArray.from_buffers(
         pa.large_binary(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
     )
-    return _Lines(lines=lines, line_numbers=np.arange(1, len(lengths) + 1), blank=content <= 0)
+    return _Lines(lines=lines, line_numbers=np.arange(1, len(lengths) + 1) + offset, blank=content <= 0, offset=offset)
 
 
 # -- JSONL -------------------------------------------------------------------
 
 
-def _read_jsonl(con, files: list[FileBytes], table: str, spec: FileTable, counts, problem):
-    splits = {file.name: _split_lines(file.data) for file in files}
+def _read_jsonl(batch: _Batch, files: list[FileBytes]):
+    con, table = batch.con, batch.table
+    splits = {file.name: _split_lines(file.data, file.line_offset) for file in files}
     names = list(splits)
     chunks = []
     for index, (name, split) in enumerate(splits.items()):
         keep = pa.array(~split.blank)
-        counts[name].rows_in = int((~split.blank).sum())
+        batch.counts[name].rows_in = int((~split.blank).sum())
         chunks.append(
             pa.table(
                 {
@@ -195,28 +347,28 @@ def _read_jsonl(con, files: list[FileBytes], table: str, spec: FileTable, counts
     bad_lines = con.execute(
         f"SELECT _source_file, _source_row, error FROM {rel} WHERE error IS NOT NULL ORDER BY _source_file, _source_row"
     ).fetchall()
-    quarantined = [
-        {
-            "source_file": name,
-            "source_row": row,
-            "field": None,
-            "reason": error,
-            "raw_record": splits[name].text_of(row),
-        }
-        for name, row, error in bad_lines
-    ]
-    columns = _json_keys(con, rel)
-    # every value as text (json_transform to VARCHAR keeps nested values as JSON text)
-    structure = _sql_string(json.dumps(dict.fromkeys(columns, "VARCHAR")))
-    values = ", ".join(f"v[{_sql_string(c)}] AS {_ident(c)}" for c in columns)
-    con.execute(
-        f"""CREATE TEMP VIEW {rel}_records AS
-            SELECT _source_file, _source_row, text AS _raw, {values}
-            FROM (SELECT _source_file, _source_row, text, json_transform(text, {structure}) AS v FROM {rel} WHERE error IS NULL)"""
-    )
-    good, bad = _check_types(con, f"{rel}_records", columns, spec, table)
-    con.execute(f"DROP VIEW {rel}_records; DROP TABLE {rel}")
+    quarantined = [_quarantine_row(name, row, None, error, splits[name].text_of(row)) for name, row, error in bad_lines]
+    keys = _json_keys(con, rel)
+    good, bad = None, _empty_quarantine()
+    if keys:  # else not one line holds a JSON object: every line is quarantined above
+        columns = column_names(keys, batch.notes)
+        # every value as text (nested values as JSON text); paths, not a struct: keys may differ only in case
+        paths = "[" + ", ".join(_sql_string(_json_path(key)) for key in keys) + "]"
+        values = ", ".join(f"v[{i}] AS {_ident(columns[key])}" for i, key in enumerate(keys, start=1))
+        con.execute(
+            f"""CREATE TEMP VIEW {rel}_records AS
+                SELECT _source_file, _source_row, text AS _raw, {values}
+                FROM (SELECT _source_file, _source_row, text, json_extract_string(text, {paths}) AS v
+                      FROM {rel} WHERE error IS NULL)"""
+        )
+        good, bad = _check_types(batch, f"{rel}_records", list(columns.values()))
+        con.execute(f"DROP VIEW {rel}_records")
+    con.execute(f"DROP TABLE {rel}")
     return good, _concat_quarantine(quarantine_table(quarantined, table), bad)
+
+
+def _json_path(key: str) -> str:
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _classify_json_lines(con, rel: str, text_expression: str, names: list[str]) -> None:
@@ -247,14 +399,23 @@ def _json_keys(con, rel: str) -> list[str]:
 # -- CSV ---------------------------------------------------------------------
 
 
-def _read_csv(con, files: list[FileBytes], table: str, spec: FileTable, counts, problem):
-    """Files with the same header are read in one read_csv call; a new header starts another."""
+def _read_csv(batch: _Batch, files: list[FileBytes]):
+    """Files with the same header are read in one read_csv call; a new header starts another.
+
+    A header that cannot be this table's (no header, another delimiter, none of the table's
+    columns) quarantines the file, line by line, instead of adding junk columns for good.
+    """
     goods, bads = [], []
     by_header: dict[bytes, list[FileBytes]] = {}
     for file in files:
         by_header.setdefault(_first_line(file.data), []).append(file)
-    for group in by_header.values():
-        good, bad = _read_csv_group(con, group, table, spec, counts, problem)
+    for header, group in by_header.items():
+        reason = _header_problem(header, batch)
+        if reason:
+            for file in group:
+                batch.problem(file, reason, keep_lines=True)
+            continue
+        good, bad = _read_csv_group(batch, group)
         bads.append(bad)
         if good is not None:
             goods.append(good)
@@ -262,93 +423,169 @@ def _read_csv(con, files: list[FileBytes], table: str, spec: FileTable, counts, 
     return good, _concat_quarantine(*bads)
 
 
-def _read_csv_group(con, files: list[FileBytes], table: str, spec: FileTable, counts, problem):
+_VALUE_LIKE = re.compile(
+    r"[-+]?\d+([.,]\d+)?"  # a number
+    r"|\d{4}-\d{2}-\d{2}.*"  # a date or timestamp
+    r"|[^@\s]+@[^@\s]+\.\w+"  # an email address
+    r"|\+?[\d ()-]{7,}"  # a phone number
+)
+
+
+def _header_problem(header: bytes, batch: _Batch) -> str | None:
+    """Why the first line of a CSV cannot be the header of this table, or None."""
+    spec = batch.spec
+    if spec.encoding != "utf-8":
+        return None
+    text = header.decode("utf-8", errors="replace")
+    fields = next(csv.reader([text], delimiter=spec.delimiter), [])
+    if len(fields) <= 1:
+        for other in (";", "\t", "|", ","):
+            if other != spec.delimiter and other in text:
+                return f"the header is one column; is the file separated by {other!r}? (this table's delimiter is {spec.delimiter!r})"
+    values = [value for value in fields if _VALUE_LIKE.fullmatch(value.strip())]
+    if values:
+        return f"no header? the first line holds values, not column names (such as {values[0]!r})"
+    names = {_naming.normalize_identifier(value) for value in fields if value.strip()}
+    if batch.known_columns and not names & batch.known_columns:
+        expected = ", ".join(sorted(batch.known_columns)[:6])
+        return f"the header has none of the table's columns ({expected}, ...): another file's layout?"
+    return None
+
+
+def _read_csv_group(batch: _Batch, files: list[FileBytes]):
+    con, table, spec = batch.con, batch.table, batch.spec
     rel = _temp_name("csv")
     fs = None
     paths = []
     for index, file in enumerate(files):
-        if file.local_path:
+        if file.local_path and not _GLOB_CHARACTERS.search(file.local_path):
             paths.append(file.local_path)
-        else:  # remote file: hand DuckDB the bytes we already hold
+        else:  # remote, decompressed or named like a glob: hand DuckDB the bytes we already hold
             fs = fs or _memory_fs(con)
             fs.pipe(f"/{rel}_{index}.csv", file.data)
             paths.append(f"memory:///{rel}_{index}.csv")
     try:
-        con.execute(
-            f"""CREATE TEMP TABLE {rel} AS SELECT * FROM read_csv([{", ".join(map(_sql_string, paths))}],
-                    header = true, all_varchar = true, filename = '_path',
-                    delim = ?, quote = '"', escape = '"', encoding = ?,
-                    store_rejects = true, rejects_table = '{rel}_errors', rejects_scan = '{rel}_scans')""",
-            [spec.delimiter, spec.encoding],
-        )
-        errors = con.execute(
-            f"""SELECT s.file_path, e.line, any_value(e.column_name ORDER BY e.column_idx),
-                       any_value(e.error_type || ': ' || e.error_message ORDER BY e.column_idx)
-                FROM {rel}_errors AS e JOIN {rel}_scans AS s USING (scan_id, file_id)
-                GROUP BY ALL ORDER BY 1, 2"""
-        ).fetchall()
+        errors = _read_csv_into(con, rel, paths, spec, strict=True)
     except duckdb.Error as error:
         con.execute(f"DROP TABLE IF EXISTS {rel}")
         if len(files) > 1:  # find the file that cannot be parsed: read them one by one
-            return _read_csv_one_by_one(con, files, table, spec, counts, problem)
-        problem(files[0].name, f"cannot parse as CSV: {error}")
-        return None, _empty_quarantine()
+            _drop_memory_files(fs, rel, len(files))
+            return _read_csv_one_by_one(batch, files)
+        try:  # e.g. an unclosed quote: read leniently, the broken records are rejected with their text
+            errors = _read_csv_into(con, rel, paths, spec, strict=False)
+        except duckdb.Error:
+            batch.problem(files[0], f"cannot parse as CSV: {_first_line_of(error)}", keep_lines=True)
+            _drop_memory_files(fs, rel, len(files))
+            return None, _empty_quarantine()
     finally:
-        if fs is not None:
-            for index in range(len(files)):
-                if fs.exists(f"/{rel}_{index}.csv"):
-                    fs.rm(f"/{rel}_{index}.csv")
         con.execute(f"DROP TABLE IF EXISTS {rel}_errors; DROP TABLE IF EXISTS {rel}_scans")
+    _drop_memory_files(fs, rel, len(files))
     name_of = dict(zip(paths, (file.name for file in files), strict=True))
     good_per_path = dict(con.execute(f"SELECT _path, count(*) FROM {rel} GROUP BY _path").fetchall())
+    by_path = dict(zip(paths, files, strict=True))
     rejected: dict[str, list[int]] = {}
     quarantined = []
-    splits = {file.name: _split_lines(file.data) for file in files}
-    for path, line, column, reason in errors:
-        name = name_of[path]
-        rejected.setdefault(name, []).append(line)
-        quarantined.append(
-            {
-                "source_file": name,
-                "source_row": line,
-                "field": column,
-                "reason": reason,
-                "raw_record": splits[name].text_of(line),
-            }
-        )
+    for path, record_start, column, reason, raw in errors:
+        file = by_path[path]
+        line = _line_at(file.data, record_start) + file.line_offset
+        rejected.setdefault(file.name, []).append(record_start)
+        quarantined.append(_quarantine_row(file.name, line, column, reason, raw.rstrip("\r\n")))
     line_numbers = []
-    for path, file in zip(paths, files, strict=True):
-        split, good_rows = splits[file.name], good_per_path.get(path, 0)
-        data_lines = split.line_numbers[~split.blank][1:]  # the header is the first non-blank line
-        good_lines = data_lines[~np.isin(data_lines, rejected.get(file.name, []))]
+    for path, file in by_path.items():
+        good_rows = good_per_path.get(path, 0)
+        records = _record_starts(file.data)[1:]  # the first record is the header
+        good_lines = _good_record_lines(file.data, records, rejected.get(file.name, [])) + file.line_offset
         if len(good_lines) != good_rows:
-            # quoted fields spanning lines: rows no longer map 1:1 to lines
-            log.warning("%s: records span several lines; _source_row is the record number", file.name)
+            log.warning("%s: records do not match lines; _source_row is the record number", file.name)
             good_lines = np.arange(1, good_rows + 1)
         line_numbers.append(good_lines)
-        counts[file.name].rows_in = good_rows + len(rejected.get(file.name, []))
+        batch.counts[file.name].rows_in = good_rows + len(rejected.get(file.name, []))
     # rows come out of read_csv in file order: pair them with their line numbers by position
     con.register(rel + "_lines", pa.table({"_source_row": pa.array(np.concatenate(line_numbers), pa.int64())}))
-    columns = [
-        c
-        for (c,) in con.execute(f"SELECT name FROM pragma_table_info('{rel}') ORDER BY cid").fetchall()
-        if c != "_path"
-    ]
+    header = [c for (c,) in con.execute(f"SELECT name FROM pragma_table_info('{rel}') ORDER BY cid").fetchall()]
+    header.remove("_path")
+    columns = column_names(header, batch.notes)
     names_map = "MAP {" + ", ".join(f"{_sql_string(p)}: {_sql_string(n)}" for p, n in name_of.items()) + "}"
-    raw = "to_json(struct_pack(" + ", ".join(f"{_ident(c)} := {_ident(c)}" for c in columns) + "))::VARCHAR"
+    raw = "to_json(struct_pack(" + ", ".join(f"{_ident(c)} := {_ident(c)}" for c in header) + "))::VARCHAR"
+    renamed = ", ".join(f"{_ident(c)} AS {_ident(columns[c])}" for c in header)
     con.execute(
         f"""CREATE TEMP VIEW {rel}_records AS
-            SELECT * EXCLUDE (_path), {names_map}[_path] AS _source_file, {raw} AS _raw
+            SELECT {renamed}, {names_map}[_path] AS _source_file, _source_row, {raw} AS _raw
             FROM {rel} POSITIONAL JOIN {rel}_lines"""
     )
-    good, bad = _check_types(con, f"{rel}_records", columns, spec, table)
+    good, bad = _check_types(batch, f"{rel}_records", list(columns.values()))
     con.execute(f"DROP VIEW {rel}_records; DROP TABLE {rel}")
     con.unregister(rel + "_lines")
     return good, _concat_quarantine(quarantine_table(quarantined, table), bad)
 
 
-def _read_csv_one_by_one(con, files, table, spec, counts, problem):
-    results = [_read_csv_group(con, [file], table, spec, counts, problem) for file in files]
+_GLOB_CHARACTERS = re.compile(r"[*?\[\]{}]")
+
+
+def _read_csv_into(con, rel: str, paths: list[str], spec: FileTable, *, strict: bool) -> list[tuple]:
+    """read_csv into temp table `rel`; returns the rejected records: (path, record start byte, column, reason, text)."""
+    con.execute(f"DROP TABLE IF EXISTS {rel}_errors; DROP TABLE IF EXISTS {rel}_scans")
+    con.execute(
+        f"""CREATE TEMP TABLE {rel} AS SELECT * FROM read_csv([{", ".join(map(_sql_string, paths))}],
+                header = true, all_varchar = true, filename = '_path',
+                delim = ?, quote = '"', escape = '"', encoding = ?, strict_mode = {str(strict).lower()},
+                store_rejects = true, rejects_table = '{rel}_errors', rejects_scan = '{rel}_scans')""",
+        [spec.delimiter, spec.encoding],
+    )
+    return con.execute(
+        f"""SELECT s.file_path, e.line_byte_position, any_value(e.column_name ORDER BY e.column_idx),
+                   any_value(e.error_type || ': ' || e.error_message ORDER BY e.column_idx), any_value(e.csv_line)
+            FROM {rel}_errors AS e JOIN {rel}_scans AS s USING (scan_id, file_id)
+            GROUP BY ALL ORDER BY 1, 2"""
+    ).fetchall()
+
+
+def _record_starts(data: bytes) -> np.ndarray:
+    """Byte offsets where CSV records start: after each line break outside quotes, blank lines skipped."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buffer == 10)
+    quotes = np.flatnonzero(buffer == 34)
+    outside = np.searchsorted(quotes, newlines) % 2 == 0  # an even number of quotes before it
+    start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+    starts = np.concatenate([[start], newlines[outside] + 1])
+    starts = starts[starts < len(buffer)]
+    first = buffer[starts]
+    second = buffer[np.minimum(starts + 1, len(buffer) - 1)]
+    blank = (first == 10) | ((first == 13) & (second == 10))
+    return starts[~blank]
+
+
+def _good_record_lines(data: bytes, records: np.ndarray, rejected_starts: list[int]) -> np.ndarray:
+    """Line numbers of the records DuckDB did not reject (a rejected start falls inside its record)."""
+    keep = np.ones(len(records), dtype=bool)
+    if rejected_starts and len(records):
+        inside = np.searchsorted(records, np.asarray(rejected_starts), side="right") - 1
+        keep[inside[inside >= 0]] = False
+    return (
+        np.asarray([_line_at(data, start) for start in records[keep]], dtype=np.int64)
+        if keep.any()
+        else np.array([], np.int64)
+    )
+
+
+def _line_at(data: bytes, position: int) -> int:
+    """The 1-based line number of a byte offset."""
+    return data.count(b"\n", 0, int(position)) + 1
+
+
+def _drop_memory_files(fs, rel: str, count: int) -> None:
+    if fs is not None:
+        for index in range(count):
+            if fs.exists(f"/{rel}_{index}.csv"):
+                fs.rm(f"/{rel}_{index}.csv")
+
+
+def _first_line_of(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
+
+
+def _read_csv_one_by_one(batch: _Batch, files: list[FileBytes]):
+    results = [_read_csv_group(batch, [file]) for file in files]
     goods = [good for good, _ in results if good is not None]
     good = pa.concat_tables(goods, promote_options="permissive") if goods else None
     return good, _concat_quarantine(*(bad for _, bad in results))
@@ -371,54 +608,83 @@ def _memory_fs(con):
 # -- Parquet -----------------------------------------------------------------
 
 
-def _read_parquet(con, files: list[FileBytes], table: str, spec: FileTable, counts, problem):
-    tables = []
+def _read_parquet(batch: _Batch, files: list[FileBytes]):
+    """Each file's own types; a column whose type differs between files is read as text, then cast."""
+    con = batch.con
+    tables = {}
     for file in files:
         try:
             arrow = pq.read_table(pa.BufferReader(file.data))
         except (pa.ArrowException, OSError) as error:
-            problem(file.name, f"cannot read as Parquet: {error}")
+            batch.problem(file, f"cannot read as Parquet: {error}")
             continue
-        counts[file.name].rows_in = arrow.num_rows
-        arrow = arrow.append_column("_source_row", pa.array(np.arange(1, arrow.num_rows + 1), pa.int64()))
-        tables.append(arrow.append_column("_source_file", pa.array([file.name] * arrow.num_rows, pa.string())))
+        batch.counts[file.name].rows_in = arrow.num_rows
+        columns = column_names(arrow.column_names, batch.notes)
+        arrow = arrow.rename_columns([columns[c] for c in arrow.column_names])
+        rows = pa.array(np.arange(1, arrow.num_rows + 1) + file.line_offset, pa.int64())
+        arrow = arrow.append_column("_source_row", rows)
+        tables[file.name] = arrow.append_column("_source_file", pa.array([file.name] * arrow.num_rows, pa.string()))
     if not tables:
         return None, _empty_quarantine()
-    arrow = pa.concat_tables(tables, promote_options="permissive")
+    types: dict[str, set[pa.DataType]] = {}
+    for arrow in tables.values():
+        for column in arrow.schema:
+            types.setdefault(column.name, set()).add(column.type)
+    mixed = {name for name, seen in types.items() if len(seen) > 1}
     rel = _temp_name("parquet")
-    con.register(rel + "_arrow", arrow)
-    columns = [c for c in arrow.column_names if c not in ("_source_row", "_source_file")]
+    selects = []
+    for index, arrow in enumerate(tables.values()):
+        con.register(f"{rel}_{index}", arrow)
+        selected = ", ".join(
+            f"{_ident(c)}::VARCHAR AS {_ident(c)}" if c in mixed else _ident(c) for c in arrow.column_names
+        )
+        selects.append(f"SELECT {selected} FROM {rel}_{index}")
+    columns = [c for c in types if c not in ("_source_row", "_source_file")]
     raw = "to_json(struct_pack(" + ", ".join(f"{_ident(c)} := {_ident(c)}" for c in columns) + "))::VARCHAR"
-    con.execute(f"CREATE TEMP VIEW {rel} AS SELECT *, {raw} AS _raw FROM {rel}_arrow")
-    good, bad = _check_types(con, rel, columns, spec, table)
+    con.execute(f"CREATE TEMP VIEW {rel} AS SELECT *, {raw} AS _raw FROM ({' UNION ALL BY NAME '.join(selects)})")
+    good, bad = _check_types(batch, rel, columns)
     con.execute(f"DROP VIEW {rel}")
-    con.unregister(rel + "_arrow")
+    for index in range(len(tables)):
+        con.unregister(f"{rel}_{index}")
     return good, bad
 
 
 # -- types -------------------------------------------------------------------
 
 
-def _check_types(con, relation: str, columns: list[str], spec: FileTable, table: str):
-    """Cast declared columns and require primary keys; a row that fails goes to quarantine, naming the field.
+def _check_types(batch: _Batch, relation: str, columns: list[str]):
+    """Cast typed columns and require primary keys; a row that fails goes to quarantine, naming the field.
 
-    Empty strings count as missing. Undeclared columns pass through unchanged (text from
-    JSONL/CSV), so a new column evolves the table while declared types stay frozen.
-    `relation` has the columns plus `_source_file`, `_source_row` and `_raw` (the row as read).
+    Empty strings count as missing. A column with a declared type (sources.yml) or one the table
+    already holds is cast to it; a value that does not fit is quarantined, so a changed type in a
+    later file never blocks the source. Other columns pass through as read (text from JSONL/CSV),
+    so a new column evolves the table. `relation` has the columns plus `_source_file`,
+    `_source_row` and `_raw` (the row as read).
     """
-    declared = {c: t for c, t in spec.columns.items() if c in columns and t != "text"}
+    con, table = batch.con, batch.table
+    read_types = {
+        name: _TYPE_ALIASES.get(sql_type, sql_type)
+        for name, sql_type in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {relation})").fetchall()
+    }
+    targets = {c: batch.targets[c] for c in columns if c in batch.targets and read_types.get(c) != batch.targets[c][0]}
+    as_text = {c for c, (sql_type, _) in targets.items() if sql_type == "VARCHAR"}  # any value fits text
+    declared = {c: target for c, target in targets.items() if c not in as_text}
     texts = {c: f"_text_{i}" for i, c in enumerate(columns)}  # values as read, empty = missing
-    typed = ", ".join(
-        f"try_cast({texts[c]} AS {SQL_TYPES[declared[c]]}) AS {_ident(c)}" if c in declared else _ident(c)
-        for c in columns
-    )
+
+    def typed(c: str) -> str:
+        if c in as_text:
+            return f"{_ident(c)}::VARCHAR AS {_ident(c)}"
+        if c in declared:
+            return f"try_cast({texts[c]} AS {declared[c][0]}) AS {_ident(c)}"
+        return _ident(c)
+
     # (field, condition on the checked row, reason): the first that holds names the row's problem
     checks = [
         (key, f"{texts[key]} IS NULL" if key in columns else "true", "'missing primary key value'")
-        for key in spec.primary_key
+        for key in batch.primary_key
     ] + [
-        (c, f"{texts[c]} IS NOT NULL AND {_ident(c)} IS NULL", f"'not a valid {t}: ' || r.{_ident(c)}::VARCHAR")
-        for c, t in declared.items()
+        (c, f"{texts[c]} IS NOT NULL AND {_ident(c)} IS NULL", f"'not a valid {name}: ' || r.{_ident(c)}::VARCHAR")
+        for c, (_, name) in declared.items()
     ]
     checked_columns = {c for c, _, _ in checks if c in columns}
     as_read = "".join(f", nullif(trim({_ident(c)}::VARCHAR), '') AS {texts[c]}" for c in checked_columns)
@@ -434,7 +700,8 @@ def _check_types(con, relation: str, columns: list[str], spec: FileTable, table:
     con.execute(
         f"""CREATE TEMP TABLE {checked} AS
             SELECT * {exclude}, {first_bad} AS _bad_field
-            FROM (SELECT {typed}, _source_file, _source_row{text_columns} FROM (SELECT {selected}{as_read} FROM {relation}))"""
+            FROM (SELECT {", ".join(map(typed, columns))}, _source_file, _source_row{text_columns}
+                  FROM (SELECT {selected}{as_read} FROM {relation}))"""
     )
     good = con.execute(f"SELECT * EXCLUDE (_bad_field) FROM {checked} WHERE _bad_field IS NULL").to_arrow_table()
     bad = _empty_quarantine()
@@ -449,6 +716,9 @@ def _check_types(con, relation: str, columns: list[str], spec: FileTable, table:
         ).to_arrow_table()
     con.execute(f"DROP TABLE {checked}")
     return (good if good.num_rows else None), bad.cast(QUARANTINE_SCHEMA)
+
+
+_TYPE_ALIASES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ", "DECIMAL(38,9)": "DECIMAL(38, 9)"}
 
 
 def _empty_quarantine() -> pa.Table:

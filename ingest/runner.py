@@ -6,9 +6,14 @@
 
 Each run first settles what an earlier run left unfinished: pending load packages
 (a crash between extract and load) are loaded to completion; if that fails, they are
-aborted, dlt's local state is rewound, and any rows they had partly loaded are
-deleted by their `_dlt_load_id`. Either way the next day's data is never blocked,
+aborted and dlt's local state is rewound. Then rows of any load that never committed
+(not in `_dlt_loads`, whoever aborted it) are deleted, and so are the rows of files since
+read again in full (`ingest.loaded`). Either way the next day's data is never blocked,
 and re-running reaches the same end state without duplicates.
+
+A source that cannot be read (a missing folder, a locked or broken database, a bad
+setting) is one FAILED line in the summary; the other sources still load. Only a
+warehouse that cannot be opened stops the run.
 
 Pipeline working folders live next to the warehouse (`<warehouse>.dlt/`), so each
 warehouse file has its own state.
@@ -21,12 +26,13 @@ import os
 from pathlib import Path
 
 import dlt
-from dlt.destinations.exceptions import DatabaseUndefinedRelation, DestinationConnectionError
+from dlt.destinations.exceptions import DestinationConnectionError
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from cdp import settings
 from cdp.errors import CdpError
 from ingest.config import FilesSource, IngestConfig, RestSource, SqlSource, load_config
+from ingest.loaded import remove_replaced_rows, remove_uncommitted_rows
 from ingest.stats import IngestSummary, SourceStats
 
 log = logging.getLogger(__name__)
@@ -74,22 +80,28 @@ def pipeline_for(name: str, warehouse: Path) -> dlt.Pipeline:
 
 
 def run_source(name: str, config: IngestConfig, warehouse: Path, data_dir: Path) -> SourceStats:
+    """Load one source; anything that stops it is its `error` (one FAILED line), never the others' problem."""
     spec = config.sources[name]
     stats = SourceStats()
     pipeline = pipeline_for(name, warehouse)
     stats.recovered = settle_pending_packages(pipeline)
+    append_tables = [table for table, table_spec in spec.tables.items() if table_spec.write_disposition == "append"]
+    remove_uncommitted_rows(pipeline)
+    remove_replaced_rows(pipeline, append_tables)  # a crash after the load, before the clean-up
     try:
         source = build_source(name, spec, data_dir, pipeline, stats)
-    except (OSError, ValueError) as error:  # missing folder / file / setting: nothing could be read
-        stats.error = str(error)
-        log.error("%s: cannot read the source: %s", name, error)
-        return stats
-    try:
         info = pipeline.run(source)
+    except DestinationConnectionError:
+        raise
     except PipelineStepFailed as error:  # e.g. the API refused us, the database went away
-        stats.error = f"{error.step} failed: {error.exception}"
+        stats.error = f"{error.step} failed: {_first_line(error.exception)}"
         log.error("%s: %s", name, stats.error)
         return stats
+    except Exception as error:  # missing folder, locked database, a setting: the source cannot be read
+        stats.error = _first_line(error)
+        log.error("%s: cannot read the source: %s", name, stats.error)
+        return stats
+    remove_replaced_rows(pipeline, append_tables)
     if not isinstance(spec, FilesSource):  # files count their own rows while reading
         row_counts = pipeline.last_trace.last_normalize_info.row_counts if info.loads_ids else {}
         for table in spec.tables:
@@ -97,12 +109,18 @@ def run_source(name: str, config: IngestConfig, warehouse: Path, data_dir: Path)
     return stats
 
 
+def _first_line(error: BaseException) -> str:
+    """An error's message on one line (dlt's and SQLAlchemy's run to many)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
 def build_source(name: str, spec, data_dir: Path, pipeline: dlt.Pipeline, stats: SourceStats):
     """The dlt source for one entry of sources.yml (files read are counted into `stats`)."""
     if isinstance(spec, FilesSource):
         from ingest.files import files_source
 
-        return files_source(name, spec, data_dir, already_loaded_files(pipeline), stats)
+        return files_source(name, spec, data_dir, pipeline, stats)
     if isinstance(spec, SqlSource):
         from ingest.sql import sql_source
 
@@ -115,24 +133,6 @@ def build_source(name: str, spec, data_dir: Path, pipeline: dlt.Pipeline, stats:
         except MissingSetting as error:
             raise ValueError(str(error)) from error
     raise TypeError(f"unknown source kind for {name}")
-
-
-def already_loaded_files(pipeline: dlt.Pipeline) -> set[tuple[str, str]]:
-    """(table, source_file) of every file whose rows are in the warehouse, from the manifest table.
-
-    Only "no dataset / no manifest yet" means nothing was loaded; any other error (say the
-    warehouse is locked by another writer) propagates, so files are never read twice.
-    """
-    with pipeline.sql_client() as client:
-        if not client.has_dataset():
-            return set()
-        try:
-            rows = client.execute_sql(
-                f"SELECT DISTINCT table_name, source_file FROM {client.make_qualified_table_name('_files')}"
-            )
-        except DatabaseUndefinedRelation:
-            return set()
-    return {(table_name, source_file) for table_name, source_file in rows}
 
 
 def settle_pending_packages(pipeline: dlt.Pipeline) -> list[str]:
@@ -152,29 +152,8 @@ def settle_pending_packages(pipeline: dlt.Pipeline) -> list[str]:
             ", ".join(pending),
             error,
         )
-        pipeline.abort_packages()
-        delete_rows_of_loads(pipeline, pending)
+        pipeline.abort_packages()  # their rows are removed by remove_uncommitted_rows
         return [f"aborted load package {load_id} left by an earlier run: {error}" for load_id in pending]
-
-
-def delete_rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> None:
-    """Remove whatever an aborted package had loaded, so re-reading its files adds no duplicates.
-
-    Tables are found in the warehouse itself: the aborted package's schema changes were
-    rewound with the local state, but the tables it created are still there.
-    """
-    placeholders = ", ".join(["%s"] * len(load_ids))
-    with pipeline.sql_client() as client:
-        if not client.has_dataset():
-            return
-        tables = client.execute_sql(
-            "SELECT table_name FROM information_schema.columns WHERE table_schema = %s AND column_name = '_dlt_load_id'"
-            " AND table_name NOT LIKE '_dlt_%%'",
-            pipeline.dataset_name,
-        )
-        for (table,) in tables:
-            qualified = client.make_qualified_table_name(table)
-            client.execute_sql(f"DELETE FROM {qualified} WHERE _dlt_load_id IN ({placeholders})", *load_ids)
 
 
 def _enable_load_metadata_on_arrow() -> None:
