@@ -4,7 +4,10 @@
                                 threshold=0.99, max_cluster_size=50)
 
 Frames may be pandas, Arrow tables or Arrow streams. `previous` is the last run's `identity.record_customers`
-(or None on the first run). Everything runs in a private in-memory DuckDB connection
+(or None on the first run): source, source_record_id, customer_id, customer_since, and optionally
+changelog_customer_id, the id identity_changelog last recorded for the record, which this run's
+changelog compares against (stable_ids.previous_for_next_run; without it, customer_id: the last
+run counts as logged). Everything runs in a private in-memory DuckDB connection
 (Splink rejects dbt-duckdb's cursor wrapper, and the warehouse has one writer).
 """
 
@@ -23,7 +26,7 @@ from cdp import settings
 from cdp.identity.links import build_deterministic_links
 from cdp.identity.model import predict_links
 from cdp.identity.prepare import clearly_different_first_names, prepare_matching_table
-from cdp.identity.stable_ids import assign_customer_ids, changelog_in
+from cdp.identity.stable_ids import assign_customer_ids, changelog_in, table_columns
 
 # Typed, so an all-null column (no previous run, no probabilistic link) keeps its type in the warehouse.
 RECORD_CUSTOMERS_SCHEMA = pa.schema(
@@ -34,6 +37,7 @@ RECORD_CUSTOMERS_SCHEMA = pa.schema(
         ("link_rule", pa.string()),
         ("match_probability", pa.float64()),
         ("previous_customer_id", pa.string()),
+        ("logged_customer_id", pa.string()),
         ("customer_since", pa.timestamp("us")),
         ("cluster_capped", pa.bool_()),
         ("run_id", pa.string()),
@@ -117,9 +121,14 @@ def resolve_in(
     predict_links(con, threshold, model)
     keep_links_between_same_people(con)
     oversized = cluster(con, threshold, max_cluster_size)
-    con.execute("""
+    logged = (
+        "changelog_customer_id" if "changelog_customer_id" in table_columns(con, "previous_records") else "customer_id"
+    )
+    con.execute(f"""
         create or replace temp table previous_assignment as
-        select source || ':' || source_record_id as unique_id, customer_id, customer_since from previous_records
+        select source || ':' || source_record_id as unique_id, customer_id, customer_since,
+               cast({logged} as varchar) as logged_customer_id
+        from previous_records
     """)
     assign_customer_ids(con, resolved_at)
     con.execute(
@@ -127,17 +136,19 @@ def resolve_in(
         create or replace temp table record_customers as
         select m.source, cast(m.source_record_id as varchar) as source_record_id, a.customer_id,
                coalesce(r.link_rule, 'singleton') as link_rule, cast(r.match_probability as double) as match_probability,
-               cast(a.previous_customer_id as varchar) as previous_customer_id, a.customer_since, a.cluster_capped,
-               ?::varchar as run_id, ?::timestamp as resolved_at
+               cast(a.previous_customer_id as varchar) as previous_customer_id, p.logged_customer_id,
+               a.customer_since, a.cluster_capped, ?::varchar as run_id, ?::timestamp as resolved_at
         from matching m
         join assignment a using (unique_id)
         left join record_rules r using (unique_id)
+        left join previous_assignment p using (unique_id)
     """,
         [run_id, resolved_at],
     )
     # unsorted: the warehouse table has no order, and sorting 5 million rows costs seconds
     records = con.execute("select * from record_customers").arrow().read_all().cast(RECORD_CUSTOMERS_SCHEMA)
-    return Resolution(records, changelog_in(con, "record_customers", run_id=run_id, changed_at=resolved_at), oversized)
+    changes = changelog_in(con, "record_customers", run_id=run_id, changed_at=resolved_at, base="logged_customer_id")
+    return Resolution(records, changes, oversized)
 
 
 def keep_links_between_same_people(con: duckdb.DuckDBPyConnection) -> None:

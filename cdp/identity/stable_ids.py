@@ -7,6 +7,14 @@ Rules (docs/architecture.md section 3):
   id): the others merge into it;
 - a cluster with no old id gets a new one, `C` + 12 hex chars of the SHA-256 of its
   smallest record key, so the same data always yields the same ids.
+
+The changelog compares each record's `customer_id` with its `logged_customer_id`: its id
+as of the last run whose changes are in identity.identity_changelog. Ids carry over from
+the last run that wrote record_customers, but the changelog's base only advances once that
+run's changes are logged: `previous_for_next_run` asks the changelog itself (are the last
+run's changes in it?), so a run killed between record_customers and identity_changelog
+leaves the base where it was and the rerun logs what the killed run would have. No second
+table has to advance together with the changelog (dbt writes each model on its own).
 """
 
 from __future__ import annotations
@@ -90,8 +98,8 @@ def _resolve_id_collisions(con: duckdb.DuckDBPyConnection) -> None:
     raise RuntimeError("could not find unique customer ids")
 
 
-def changelog(assignment: pd.DataFrame, *, run_id: str, changed_at) -> pd.DataFrame:
-    """Merge, split and new rows from one run's records (customer_id, previous_customer_id).
+def changelog(assignment: pd.DataFrame, *, run_id: str, changed_at, base: str = "previous_customer_id") -> pd.DataFrame:
+    """Merge, split and new rows from one run's records: `base` (each record's id before) -> customer_id.
 
     - new:   a customer id none of whose records had an id before;
     - merge: records of an id that no longer exists now sit under `customer_id`;
@@ -102,23 +110,28 @@ def changelog(assignment: pd.DataFrame, *, run_id: str, changed_at) -> pd.DataFr
     """
     con = duckdb.connect()
     con.register("assignment", assignment)
-    return changelog_in(con, "assignment", run_id=run_id, changed_at=changed_at).to_pandas()
+    return changelog_in(con, "assignment", run_id=run_id, changed_at=changed_at, base=base).to_pandas()
 
 
-def changelog_in(con: duckdb.DuckDBPyConnection, table: str, *, run_id: str, changed_at) -> pa.Table:
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [column for (column,) in con.execute(f"select column_name from (describe {table})").fetchall()]
+
+
+def changelog_in(
+    con: duckdb.DuckDBPyConnection, table: str, *, run_id: str, changed_at, base: str = "previous_customer_id"
+) -> pa.Table:
     """`changelog` over a table already in `con` (no copy through pandas)."""
-    columns = [column for (column,) in con.execute(f"select column_name from (describe {table})").fetchall()]
-    capped = "bool_or(coalesce(cluster_capped, false))" if "cluster_capped" in columns else "false"
+    capped = "coalesce(cluster_capped, false)" if "cluster_capped" in table_columns(con, table) else "false"
     return (
         con.execute(
             f"""
         with typed as (  -- an all-null column arrives untyped from pandas
-            select * replace (cast(customer_id as varchar) as customer_id,
-                             cast(previous_customer_id as varchar) as previous_customer_id)
+            select cast(customer_id as varchar) as customer_id, cast({base} as varchar) as previous_customer_id,
+                   {capped} as capped
             from {table}
         ),
         moves as (
-            select customer_id, previous_customer_id, count(*) as records, {capped} as capped
+            select customer_id, previous_customer_id, count(*) as records, bool_or(capped) as capped
             from typed where previous_customer_id is distinct from customer_id
             group by all
         ),
@@ -150,3 +163,47 @@ def changelog_in(con: duckdb.DuckDBPyConnection, table: str, *, run_id: str, cha
         .read_all()
         .cast(CHANGELOG_SCHEMA)
     )
+
+
+def changelog_base(columns: list[str]) -> str | None:
+    """The column a record_customers table's changelog was derived from (older tables: previous_customer_id)."""
+    return next((column for column in ("logged_customer_id", "previous_customer_id") if column in columns), None)
+
+
+def last_run_logged(con: duckdb.DuckDBPyConnection, records: str, changelog_table: str | None) -> bool:
+    """Are the changes of the run that wrote `records` (record_customers) in the changelog?
+
+    Yes when the changelog holds rows of that run_id, or when the run had no change to log
+    (then a clean run appended nothing either). No when it had changes and the changelog
+    (`changelog_table`, None when it does not exist yet) lacks them: the run stopped before
+    identity_changelog was written.
+    """
+    base = changelog_base(table_columns(con, records))
+    if base is None:
+        return True
+    run_id = con.execute(f"select any_value(run_id) from {records}").fetchone()[0]
+    if changelog_table is not None:
+        logged = con.execute(f"select count(*) from {changelog_table} where run_id = ?", [run_id]).fetchone()[0]
+        if logged:
+            return True
+    return changelog_in(con, records, run_id=run_id or "", changed_at=None, base=base).num_rows == 0
+
+
+def previous_for_next_run(con: duckdb.DuckDBPyConnection, records: str, changelog_table: str | None) -> pa.Table:
+    """The last run's record_customers as the next run's `previous` (see resolve_identities).
+
+    source, source_record_id, customer_id, customer_since (the ids to carry over) and
+    changelog_customer_id: the record's id as the changelog last recorded it, which the next
+    run's changelog compares against (the next run's logged_customer_id). That is customer_id
+    when the last run was logged, else the last run's own logged_customer_id (carried on
+    through any number of unlogged runs).
+    """
+    base = changelog_base(table_columns(con, records))
+    logged = "customer_id" if last_run_logged(con, records, changelog_table) else base
+    result = con.execute(f"""
+        select cast(source as varchar) as source, cast(source_record_id as varchar) as source_record_id,
+               cast(customer_id as varchar) as customer_id, customer_since,
+               cast({logged} as varchar) as changelog_customer_id
+        from {records}
+    """).arrow()
+    return result.read_all() if hasattr(result, "read_all") else result

@@ -4,6 +4,9 @@ Runs the identity step (cdp.identity.resolve, Splink 5 with the model JSON in th
 on identity_inputs and identity_strong_ids, with the guardrail seeds. The previous
 assignment is this table as it stands before the run: dbt-duckdb builds a Python table
 under a temporary name and swaps it in afterwards, so `dbt.this` is still readable here.
+Each record's `logged_customer_id` (what identity_changelog compares against) moves on
+only if the last run's changes reached identity_changelog, which is read here directly
+(not a ref: it is built from this model); see cdp/identity/stable_ids.py.
 """
 
 
@@ -13,15 +16,21 @@ def as_arrow(relation):
     return result.read_all() if hasattr(result, "read_all") else result
 
 
-def previous_assignment(dbt, session):
-    """This table from the last run, or None on the first run."""
-    schema, table = dbt.this.schema, dbt.this.identifier
-    exists = session.execute(
+def table_exists(session, schema, table):
+    return session.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
     ).fetchone()[0]
-    if not exists:
+
+
+def previous_assignment(dbt, session):
+    """This table from the last run, with the changelog's base (None on the first run)."""
+    from cdp.identity.stable_ids import previous_for_next_run
+
+    schema, table = dbt.this.schema, dbt.this.identifier
+    if not table_exists(session, schema, table):
         return None
-    return as_arrow(session.execute(f"select source, source_record_id, customer_id, customer_since from {dbt.this}"))
+    changelog = f'"{schema}"."identity_changelog"' if table_exists(session, schema, "identity_changelog") else None
+    return previous_for_next_run(session, str(dbt.this), changelog)
 
 
 def model(dbt, session):
