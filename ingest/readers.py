@@ -143,19 +143,23 @@ class _Batch:
     def primary_key(self) -> list[str]:
         return [_naming.normalize_identifier(key) for key in self.spec.primary_key]
 
-    def problem(self, file: FileBytes, reason: str, *, keep_lines: bool = False) -> None:
-        """The file as a whole is not loaded; with `keep_lines`, each of its lines is quarantined with the reason."""
+    def problem(self, file: FileBytes, reason: str, *, keep_lines: bool = False, skip_header: bool = False) -> None:
+        """The file as a whole is not loaded; with `keep_lines`, each of its lines is quarantined with the reason.
+
+        `skip_header`: the first non-blank line is the file's header, not a row.
+        """
         log.warning("%s: %s", file.name, reason)
         self.counts[file.name].problem = reason
         if not keep_lines:
             self.quarantined.append(_quarantine_row(file.name, None, None, reason, None))
             return
         split = _split_lines(file.data, file.line_offset)
-        for line_number in split.line_numbers[~split.blank]:
+        rows = split.line_numbers[~split.blank][1 if skip_header else 0 :]
+        for line_number in rows:
             self.quarantined.append(
                 _quarantine_row(file.name, int(line_number), None, reason, split.text_of(line_number))
             )
-        self.counts[file.name].rows_in = int((~split.blank).sum())
+        self.counts[file.name].rows_in = len(rows)
 
 
 def read_batch(
@@ -176,7 +180,7 @@ def read_batch(
         table=table,
         spec=spec,
         targets=_targets(spec, known_types),
-        known_columns=set(known_types) | {_naming.normalize_identifier(c) for c in spec.columns},
+        known_columns=(set(known_types) | {_naming.normalize_identifier(c) for c in spec.columns}) - LINEAGE_COLUMNS,
         counts={file.name: FileCounts() for file in files},
     )
     readable = []
@@ -413,7 +417,7 @@ def _read_csv(batch: _Batch, files: list[FileBytes]):
         reason = _header_problem(header, batch)
         if reason:
             for file in group:
-                batch.problem(file, reason, keep_lines=True)
+                batch.problem(file, reason, keep_lines=True, skip_header=not reason.startswith("no header"))
             continue
         good, bad = _read_csv_group(batch, group)
         bads.append(bad)
@@ -471,12 +475,12 @@ def _read_csv_group(batch: _Batch, files: list[FileBytes]):
         if len(files) > 1:  # find the file that cannot be parsed: read them one by one
             _drop_memory_files(fs, rel, len(files))
             return _read_csv_one_by_one(batch, files)
-        try:  # e.g. an unclosed quote: read leniently, the broken records are rejected with their text
-            errors = _read_csv_into(con, rel, paths, spec, strict=False)
-        except duckdb.Error:
-            batch.problem(files[0], f"cannot parse as CSV: {_first_line_of(error)}", keep_lines=True)
-            _drop_memory_files(fs, rel, len(files))
+        _drop_memory_files(fs, rel, len(files))
+        parts = _split_at_unclosed_quote(files[0])
+        if parts is None:
+            batch.problem(files[0], f"cannot parse as CSV: {_first_line_of(error)}", keep_lines=True, skip_header=True)
             return None, _empty_quarantine()
+        return _read_around_unclosed_quote(batch, *parts)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {rel}_errors; DROP TABLE IF EXISTS {rel}_scans")
     _drop_memory_files(fs, rel, len(files))
@@ -582,6 +586,46 @@ def _drop_memory_files(fs, rel: str, count: int) -> None:
 
 def _first_line_of(error: Exception) -> str:
     return str(error).strip().splitlines()[0]
+
+
+def _split_at_unclosed_quote(file: FileBytes):
+    """(the file before, the line whose quote never closes, its line number, the file after), or None.
+
+    A quote left open runs to the end of the file, so DuckDB cannot even sniff it. Cut there:
+    the records before it read as usual, that one line is quarantined, and the lines after it
+    are read again as a file of their own (with the header), where later problems show too.
+    """
+    data = file.data
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(buffer == 34)
+    if len(quotes) % 2 == 0:
+        return None
+    newlines = np.flatnonzero(buffer == 10)
+    outside = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
+    start = int(outside[outside < quotes[-1]][-1]) + 1 if (outside < quotes[-1]).any() else 0
+    end = data.find(b"\n", start)
+    if start == 0 or end < 0:
+        return None  # the header itself, or the last line: nothing after it to save
+    header = data[: data.index(b"\n") + 1]
+    line = _line_at(data, start)
+    before = FileBytes(file.name, data[:start], line_offset=file.line_offset)
+    after = FileBytes(file.name, header + data[end + 1 :], line_offset=file.line_offset + line - 1)
+    broken = data[start:end].rstrip(b"\r").decode("utf-8", errors="replace")
+    return before, broken, line + file.line_offset, after
+
+
+def _read_around_unclosed_quote(batch: _Batch, before: FileBytes, broken: str, line: int, after: FileBytes):
+    counts = batch.counts[before.name]
+    good, bad = _read_csv_group(batch, [before])
+    rows_in = counts.rows_in
+    broken_row = _quarantine_row(before.name, line, None, "unclosed quote: the quoted value never ends", broken)
+    parts = [(good, bad), (None, quarantine_table([broken_row], batch.table))]
+    if after.data.count(b"\n") > 1 or not after.data.endswith(b"\n"):
+        parts.append(_read_csv_group(batch, [after]))
+    counts.rows_in += rows_in + 1
+    goods = [g for g, _ in parts if g is not None]
+    good = pa.concat_tables(goods, promote_options="permissive") if goods else None
+    return good, _concat_quarantine(*(b for _, b in parts))
 
 
 def _read_csv_one_by_one(batch: _Batch, files: list[FileBytes]):
@@ -726,7 +770,7 @@ def _empty_quarantine() -> pa.Table:
 
 
 def _concat_quarantine(*tables: pa.Table) -> pa.Table:
-    return pa.concat_tables([t.cast(QUARANTINE_SCHEMA) for t in tables])
+    return pa.concat_tables([_empty_quarantine(), *(t.cast(QUARANTINE_SCHEMA) for t in tables)])
 
 
 def _temp_name(prefix: str) -> str:
