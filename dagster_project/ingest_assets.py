@@ -45,8 +45,8 @@ def _source_assets(source: str, config: IngestConfig, pool: str) -> dg.AssetsDef
             [source], warehouse=cdp_paths.warehouse_path(), data_dir=cdp_paths.data_dir_path(), config=config
         )
         stats = summary.sources[source]
-        for note in stats.recovered:
-            context.log.warning(f"{source}: {note}")
+        for kind, line in summary.lines():  # one line per problem (file, rows, reason), note and recovery
+            (context.log.info if kind == "note" else context.log.warning)(line)
         if stats.error:
             # Raised, not logged: the run must fail visibly (and be retried) when a source is unreadable.
             raise dg.Failure(description=f"{source}: cannot read the source: {stats.error}")

@@ -145,11 +145,15 @@ def account(delivery: Delivery, rows_in: int) -> Accounting:
 
 
 def run_case(name: str, root: Path) -> Accounting:
+    return _run(name, root)[0]
+
+
+def _run(name: str, root: Path) -> tuple[Accounting, Delivery]:
     function = CASES[name]
     table = getattr(function, "table", EVENTS)
     delivery = Delivery(root, table, extra_sources=getattr(function, "extra_sources", None))
     rows_in = function(delivery)
-    return account(delivery, rows_in)
+    return account(delivery, rows_in), delivery
 
 
 def with_table(table: dict, **extra):
@@ -708,35 +712,29 @@ def glob_matching_nothing_and_a_declared_column_typo(d: Delivery) -> int:
 
 
 def main() -> None:
-    """Run every case in a temporary folder; print one line per case and the totals."""
-    totals = Accounting(0, 0, 0)
-    failures = []
+    """Run every case in a temporary folder; print each case's last `cdp ingest` summary, then the figures."""
+    from rich.console import Console
+    from rich.rule import Rule
+
+    console, figures, failures = Console(width=160), {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for name in CASES:
             try:
-                figures = run_case(name, Path(tmp) / name)
+                figures[name], delivery = _run(name, Path(tmp) / name)
             except AssertionError as error:
                 failures.append(name)
-                print(f"FAIL {name}: {error}")
+                console.print(f"[red]FAIL {name}: {error}[/red]")
                 continue
-            totals = Accounting(
-                *(
-                    a + b
-                    for a, b in zip(
-                        (totals.rows_in, totals.loaded, totals.quarantined),
-                        (figures.rows_in, figures.loaded, figures.quarantined),
-                        strict=True,
-                    )
-                )
-            )
-            print(
-                f"{name:60} in {figures.rows_in:4}  loaded {figures.loaded:4}  quarantined {figures.quarantined:3}  lost {figures.lost}"
-            )
-    print(
-        f"\n{len(CASES)} cases, {len(failures)} failed; rows in {totals.rows_in}, loaded {totals.loaded}, "
-        f"quarantined {totals.quarantined}, lost {totals.lost}"
+            console.print(Rule(name), delivery.summaries[-1].render())
+    console.print(Rule("figures"))
+    for name, f in figures.items():
+        console.print(f"{name:62} in {f.rows_in:4}  loaded {f.loaded:4}  quarantined {f.quarantined:3}  lost {f.lost}")
+    total = [sum(getattr(f, part) for f in figures.values()) for part in ("rows_in", "loaded", "quarantined", "lost")]
+    console.print(
+        f"\n{len(CASES)} cases, {len(failures)} failed; rows in {total[0]}, loaded {total[1]}, "
+        f"quarantined {total[2]}, lost {total[3]}"
     )
-    sys.exit(1 if failures or totals.lost else 0)
+    sys.exit(1 if failures or total[3] else 0)
 
 
 if __name__ == "__main__":
