@@ -565,11 +565,8 @@ def _good_record_lines(data: bytes, records: np.ndarray, rejected_starts: list[i
     if rejected_starts and len(records):
         inside = np.searchsorted(records, np.asarray(rejected_starts), side="right") - 1
         keep[inside[inside >= 0]] = False
-    return (
-        np.asarray([_line_at(data, start) for start in records[keep]], dtype=np.int64)
-        if keep.any()
-        else np.array([], np.int64)
-    )
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    return (np.searchsorted(newlines, records[keep]) + 1).astype(np.int64)
 
 
 def _line_at(data: bytes, position: int) -> int:
