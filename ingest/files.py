@@ -26,9 +26,10 @@ text column), data types are frozen (a value that does not fit its declared type
 the type the table already has, is quarantined by the reader before dlt sees it;
 dlt's contract backs this up).
 
-Why our own readers and not dlt's `filesystem` readers: those yield rows through
-Python (dicts for JSONL, pandas chunks for CSV) with no line numbers and no way to
-quarantine one bad row while loading its neighbours; ours parse a batch of files in
+Why our own readers and not dlt's `filesystem` readers: its `read_jsonl` and `read_csv`
+yield Python dicts (line by line, or pandas chunks), and `read_csv_duckdb` and
+`read_parquet` yield Arrow but none of them keeps line numbers, rejects a bad row
+while loading its neighbours, or notices a missing header; ours parse a batch of files in
 one vectorised DuckDB pass, keep file and line lineage on every row, and stay within
 the ingest benchmark's 3x of DuckDB's own read (bench/results/ingest.md). Listing
 files is fsspec, as dlt's is.
