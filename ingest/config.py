@@ -78,6 +78,18 @@ class FileTable(TableBase):
 
 class SqlTable(TableBase):
     cursor: str | None = None
+    lag_seconds: float = Field(
+        86400,
+        ge=0,
+        description="re-read rows whose cursor is up to this far below the highest one loaded (late updates);"
+        " days for a date cursor (rounded up); 0 = no lag. Unchanged rows re-read are not loaded again",
+    )
+    full_scan_every_days: int = Field(
+        1,
+        ge=0,
+        description="read the whole table once every this many (UTC calendar) days: rows gone from the source get"
+        " _cdp_deleted_at (merge tables), changes the cursor missed are loaded; 0 = never",
+    )
 
 
 class RestTable(TableBase):
