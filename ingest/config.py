@@ -85,7 +85,7 @@ class SqlTable(TableBase):
         " days for a date cursor (rounded up); 0 = no lag. Unchanged rows re-read are not loaded again",
     )
     full_scan_every_days: int = Field(
-        1,
+        7,
         ge=0,
         description="read the whole table once every this many (UTC calendar) days: rows gone from the source get"
         " _cdp_deleted_at (merge tables), changes the cursor missed are loaded; 0 = never",

@@ -124,7 +124,7 @@ def build_source(name: str, spec, data_dir: Path, pipeline: dlt.Pipeline, stats:
     if isinstance(spec, SqlSource):
         from ingest.sql import sql_source
 
-        return sql_source(name, spec, data_dir)
+        return sql_source(name, spec, data_dir, pipeline=pipeline, stats=stats)
     if isinstance(spec, RestSource):
         from ingest.rest import MissingSetting, rest_source
 

@@ -30,7 +30,7 @@ Rows in = rows loaded + rows quarantined, per table, however the source misbehav
   unchanged ones, a changed one loads (merged again on its key). Never excluded, and the
   first load no longer fails with "Cursor element ... None".
 - Deleted rows (merge tables with a primary key): every `full_scan_every_days` (UTC days,
-  default 1; the time of the last one in the resource state) a run reads the whole table
+  default 7; the time of the last one in the resource state) a run reads the whole table
   instead of the cursor's window (dlt's incremental is left out of that run; its cursor
   state stays as it was). The hash drops unchanged rows, so it loads exactly what the
   cursor missed. The keys it saw are compared with the live raw rows: a raw row whose key

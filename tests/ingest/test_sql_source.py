@@ -12,7 +12,7 @@ import pytest
 from dlt.common.versioned_state import decompress_state
 
 import ingest.sql
-from ingest.config import load_config
+from ingest.config import SqlTable, load_config
 from tests.ingest.tiny_universe import ts, write_day, write_shop
 
 SHOP_URL = "sqlite:///{data_dir}/shop/shop.sqlite"
@@ -34,10 +34,13 @@ def shop_db(warehouse) -> sqlite3.Connection:
     return sqlite3.connect(warehouse.data_dir / "shop" / "shop.sqlite")
 
 
-def later(monkeypatch, days: int) -> None:
-    """Runs from now on happen `days` later (a full scan is due once per UTC day by default)."""
+SCAN_EVERY_DAYS = SqlTable.model_fields["full_scan_every_days"].default
+
+
+def later(monkeypatch, scans: int) -> None:
+    """Runs from now on happen `scans` full-scan intervals later (a full scan is due in each)."""
     now = ingest.sql._now()
-    monkeypatch.setattr(ingest.sql, "_now", lambda: now + timedelta(days=days))
+    monkeypatch.setattr(ingest.sql, "_now", lambda: now + timedelta(days=scans * SCAN_EVERY_DAYS))
 
 
 def loaded(summary, table: str) -> int:
@@ -82,7 +85,7 @@ def test_a_late_update_beyond_the_lag_is_loaded_by_the_next_full_scan(warehouse,
         db.execute("UPDATE customers SET last_name = 'Late', updated_at = ? WHERE customer_id = 'S000003'", [ts(0, 0)])
 
     assert warehouse.ingest(["shop"], config=config).loaded == 0  # an hour late: beyond a minute's lag
-    later(monkeypatch, days=1)
+    later(monkeypatch, scans=1)
     summary = warehouse.ingest(["shop"], config=config)
 
     assert summary.loaded == loaded(summary, "customers") == 1  # the whole table read, only the change loaded
@@ -121,7 +124,7 @@ def deleted(warehouse) -> dict[str, bool]:
     return dict(rows)
 
 
-def test_rows_deleted_in_the_source_are_marked_by_the_daily_full_scan_and_unmarked_when_back(shop, monkeypatch):
+def test_rows_deleted_in_the_source_are_marked_by_the_full_scan_and_unmarked_when_back(shop, monkeypatch):
     with shop_db(shop) as db:
         row = db.execute("SELECT * FROM customers WHERE customer_id = 'S000002'").fetchone()
         db.execute("DELETE FROM customers WHERE customer_id = 'S000002'")
@@ -129,7 +132,7 @@ def test_rows_deleted_in_the_source_are_marked_by_the_daily_full_scan_and_unmark
     assert shop.ingest(["shop"]).loaded == 0  # the same day: no full scan yet, nothing marked
     assert deleted(shop) == {"S000001": False, "S000002": False, "S000003": False}
 
-    later(monkeypatch, days=1)
+    later(monkeypatch, scans=1)
     summary = shop.ingest(["shop"])
 
     assert summary.loaded == loaded(summary, "customers") == 1  # the mark: the raw row again, deleted
@@ -137,12 +140,12 @@ def test_rows_deleted_in_the_source_are_marked_by_the_daily_full_scan_and_unmark
     marked = shop.query("SELECT last_name, _cdp_deleted_at FROM raw_shop.customers WHERE customer_id = 'S000002'")
     assert marked == [("Last2", ingest.sql._now())]  # the row as it was, deleted at the time of the scan
     assert shop.ingest(["shop"]).loaded == 0  # scanned today already
-    later(monkeypatch, days=2)
+    later(monkeypatch, scans=2)
     assert shop.ingest(["shop"]).loaded == 0  # scanned again: marked once, not again
 
     with shop_db(shop) as db:  # the same row comes back, cursor unchanged
         db.execute(f"INSERT INTO customers VALUES ({', '.join('?' * len(row))})", row)
-    later(monkeypatch, days=3)
+    later(monkeypatch, scans=3)
     summary = shop.ingest(["shop"])
 
     assert loaded(summary, "customers") == 1
@@ -151,7 +154,7 @@ def test_rows_deleted_in_the_source_are_marked_by_the_daily_full_scan_and_unmark
 
 
 def test_the_time_of_the_last_full_scan_is_in_the_committed_dlt_state(shop, monkeypatch):
-    later(monkeypatch, days=1)
+    later(monkeypatch, scans=1)
     shop.ingest(["shop"])
 
     # dlt's own table: the state goes out in the same load package as the rows
@@ -192,7 +195,7 @@ def test_a_value_of_another_type_is_quarantined_and_never_blocks_the_source(ware
 def test_a_bad_value_in_an_existing_row_keeps_its_loaded_version_and_is_not_marked_deleted(shop, monkeypatch):
     with shop_db(shop) as db:
         db.execute("UPDATE products SET price = 'n/a', updated_at = ? WHERE product_id = 'P1'", [ts(0, 5)])
-    later(monkeypatch, days=1)  # a full scan: P1 is still in the source
+    later(monkeypatch, scans=1)  # a full scan: P1 is still in the source
 
     summary = shop.ingest(["shop"])
 
@@ -266,7 +269,7 @@ def test_given_the_runs_stats_the_source_counts_and_names_its_quarantined_and_de
     with shop_db(warehouse) as db:
         db.execute("INSERT INTO products VALUES ('P2', 'Hat', 'hats', 'n/a', 'EUR', ?)", [ts(0, 3)])
         db.execute("DELETE FROM customers WHERE customer_id = 'S000001'")
-    later(monkeypatch, days=1)
+    later(monkeypatch, scans=1)
     pipeline = pipeline_for("shop", warehouse.path)
     stats = SourceStats()
 
@@ -294,7 +297,7 @@ def extract_without_loading(warehouse):
 def test_a_full_scan_killed_before_its_load_marks_each_deleted_row_once(shop, monkeypatch):
     with shop_db(shop) as db:
         db.execute("DELETE FROM customers WHERE customer_id = 'S000002'")
-    later(monkeypatch, days=1)
+    later(monkeypatch, scans=1)
     extract_without_loading(shop)  # the marks and the scan's time are in the package, not yet loaded
 
     summary = shop.ingest(["shop"])  # finishes that package first; the scan is then done for today
@@ -310,7 +313,7 @@ def test_a_full_scan_whose_package_is_aborted_is_done_again(shop, monkeypatch):
 
     with shop_db(shop) as db:
         db.execute("DELETE FROM customers WHERE customer_id = 'S000002'")
-    later(monkeypatch, days=1)
+    later(monkeypatch, scans=1)
     pipeline, load_id = extract_without_loading(shop)
     jobs = Path(pipeline.working_dir) / "load" / "normalized" / load_id / "new_jobs"
     for job in jobs.glob("customers.*"):

@@ -2,6 +2,7 @@
 -- The customer id is the `user_id` web and app events carry once someone logs in.
 with source as (
     select * from {{ source('raw_shop', 'customers') }}
+    where _cdp_deleted_at is null  -- gone from the shop (marked by cdp ingest's full scan)
 ),
 
 countries as (

@@ -1,6 +1,7 @@
 -- Online order lines (merged on order_item_id by the loader).
 with source as (
     select * from {{ source('raw_shop', 'order_items') }}
+    where _cdp_deleted_at is null  -- gone from the shop (marked by cdp ingest's full scan)
 ),
 
 renamed as (

@@ -1,6 +1,7 @@
 -- Product catalogue (merged on product_id by the loader).
 with source as (
     select * from {{ source('raw_shop', 'products') }}
+    where _cdp_deleted_at is null  -- gone from the shop (marked by cdp ingest's full scan)
 ),
 
 renamed as (
