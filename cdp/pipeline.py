@@ -132,7 +132,7 @@ def run_pipeline(
     with console.status("parsing the dbt project ..."):
         from dagster_project.dbt_assets import cdp_project, prepare_manifest
 
-        prepare_manifest(cdp_project(), force=True)  # a segment added since the last parse gets its sync assets
+        prepare_manifest(cdp_project())  # parses when the project changed: a new segment gets its sync assets
         from dagster_project.definitions import NIGHTLY_JOB, defs
         from dagster_project.instance import PID_TAG, local_instance
 
