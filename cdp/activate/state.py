@@ -12,6 +12,10 @@ not yet applied (`applied = false`) are folded into sync_state in one statement.
 that was killed leaves its committed log rows behind, and the next run folds them in
 before it computes its diff. So what is marked sent is exactly what the destination
 acknowledged, and nothing acknowledged is planned again.
+
+DDL is the current layout, which a fresh warehouse gets; a warehouse built by an earlier
+release is brought to it by the migrations in cdp/warehouse_schema.py (component
+reverse_etl), and a change to DDL comes with a migration there.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+
+from cdp import warehouse_schema
 
 NOW_UTC = "(now() at time zone 'UTC')"
 
@@ -69,16 +75,12 @@ create table if not exists reverse_etl.sync_log (
     record varchar,              -- the identifiers and fields sent (JSON)
     applied boolean not null     -- folded into sync_state yet
 );
--- Warehouses created by an earlier version of these tables.
-alter table reverse_etl.sync_runs add column if not exists skipped_identifier bigint;
-alter table reverse_etl.sync_log add column if not exists checksum varchar;
-alter table reverse_etl.sync_log add column if not exists record varchar;
-alter table reverse_etl.sync_log add column if not exists applied boolean default true;
 """
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
+    """Create the tables, or bring an earlier release's to this layout (cdp/warehouse_schema.py)."""
+    warehouse_schema.upgrade(con, "reverse_etl", create=DDL)
 
 
 @dataclass(frozen=True)
