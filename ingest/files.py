@@ -212,10 +212,8 @@ def _table_resource(
 
 def _unchanged(entry: ManifestEntry | None, file: SourceFile) -> bool:
     """Size and modification time as recorded: not even hashed. (A `touch` alone is hashed once.)"""
-    if entry is None:
+    if entry is None or entry.content_hash is None:  # recorded before hashes were: hashed once now
         return False
-    if entry.content_hash is None:  # recorded before hashes were: the name and size decide
-        return entry.size_bytes == file.size
     return entry.size_bytes == file.size and entry.modified_at == file.modified_at
 
 
@@ -226,7 +224,8 @@ def _plan(batch: list[SourceFile], table: str, spec: FileTable, manifest: Manife
         data = file.fs.cat_file(file.path)
         content_hash = hashlib.sha256(data).hexdigest()
         entry = manifest.entry(table, file.name)
-        if entry is not None and entry.content_hash == content_hash:
+        upgraded = entry is not None and entry.content_hash is None and entry.size_bytes == file.size
+        if entry is not None and (entry.content_hash == content_hash or upgraded):  # (an upgrade: assume the same)
             skipped.append(_Skipped(file, "unchanged", content_hash))  # touched: record the new time only
             table_stats.files_skipped += 1
             continue

@@ -120,7 +120,7 @@ def test_the_same_files_after_an_upgrade_load_nothing(prev_warehouse, tmp_path):
         ]
     assert events == 6
 
-    for _ in range(2):  # files the old manifest holds: skipped by name and size, run after run
+    for _ in range(2):  # files the old manifest holds: hashed once (same name and size), then skipped
         summary = run_ingest(["web"], warehouse=prev_warehouse, data_dir=data_dir)
         assert summary.loaded == 0 and not summary.failed
         with duckdb.connect(str(prev_warehouse), read_only=True) as con:
@@ -131,11 +131,15 @@ def test_the_same_files_after_an_upgrade_load_nothing(prev_warehouse, tmp_path):
     )
     assert run_ingest(["web"], warehouse=prev_warehouse, data_dir=data_dir).loaded == 1  # a new file still loads
     with duckdb.connect(str(prev_warehouse), read_only=True) as con:  # dlt added the new columns with that load
-        manifest = con.execute("select source_file, action from raw_web._files order by 1").fetchall()
+        manifest = con.execute(
+            "select source_file, action, content_hash is not null from raw_web._files order by 1, 2 nulls first"
+        ).fetchall()
     assert manifest == [
-        ("web/events_2026-01-01.jsonl", None),  # the previous release's rows: decided by name and size
-        ("web/events_2026-01-02.jsonl", None),
-        ("web/events_2026-01-03.jsonl", "new"),
+        ("web/events_2026-01-01.jsonl", None, False),  # the previous release's row
+        ("web/events_2026-01-01.jsonl", "unchanged", True),  # the first run after the upgrade hashed it
+        ("web/events_2026-01-02.jsonl", None, False),
+        ("web/events_2026-01-02.jsonl", "unchanged", True),
+        ("web/events_2026-01-03.jsonl", "new", True),
     ]
 
 
