@@ -64,8 +64,13 @@ def lint() -> int:
     import tempfile
 
     with tempfile.TemporaryDirectory() as scratch:
-        # sqlfluff's dbt templater opens the profile's warehouse: a scratch file, not the real one
-        environment = {**os.environ, "CDP_WAREHOUSE": str(Path(scratch) / "lint.duckdb")}
+        # sqlfluff's dbt templater opens the profile's warehouse: a scratch file, not the real
+        # one, created empty first (cdp.dbt_plugin refuses to let dbt create a missing one)
+        warehouse = Path(scratch) / "lint.duckdb"
+        subprocess.run(
+            [str(BIN / "python"), "-c", f"import duckdb; duckdb.connect({str(warehouse)!r}).close()"], check=True
+        )
+        environment = {**os.environ, "CDP_WAREHOUSE": str(warehouse)}
         for command, fix in (
             (["ruff", "check", "."], "ruff check --fix ."),
             (["ruff", "format", "--check", "."], "ruff format ."),

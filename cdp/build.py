@@ -11,6 +11,7 @@ dbt is imported inside functions: `cdp --help` stays fast.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -26,10 +27,10 @@ def run_dbt_build(
     dbt_vars: dict[str, Any] | None = None,
 ) -> None:
     """`dbt build` on the warehouse; raises CdpError naming every failing node."""
+    settings.export_environment()  # dbt-duckdb resolves a relative warehouse path against the cwd
+    require_warehouse(settings.warehouse_path())
     from dbt.cli.main import dbtRunner
 
-    settings.export_environment()  # dbt-duckdb resolves a relative warehouse path against the cwd
-    settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
     args = [
         "build",
         "--project-dir",
@@ -55,6 +56,16 @@ def run_dbt_build(
         raise CdpError(f"{settings.DBT_PROJECT_DIR}: dbt build could not run: {result.exception}")
     if not result.success:
         raise CdpError(f"{settings.DBT_PROJECT_DIR}: dbt build failed: {', '.join(failed_nodes(result.result))}")
+
+
+def require_warehouse(warehouse: Path) -> None:
+    """dbt-duckdb would create an empty file and fail every source test on it: say what is missing."""
+    if not warehouse.is_file():
+        raise CdpError(missing_warehouse(warehouse))
+
+
+def missing_warehouse(warehouse: Path) -> str:
+    return f"{warehouse}: no warehouse here; run `cdp ingest` first (or set CDP_WAREHOUSE to yours)"
 
 
 def release_warehouse() -> None:

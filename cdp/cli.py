@@ -40,7 +40,16 @@ def _group(
         False, "--version", callback=_print_version, is_eager=True, help="Show cdp's version and exit."
     ),
 ) -> None:
-    """Keeps `cdp` a command group even while few commands are registered."""
+    """Checks every CDP_* setting once, before any command runs (cdp/settings.py)."""
+    if not _asking_for_help():
+        from cdp import settings
+
+        settings.current()  # a bad setting: one CdpError line naming it, exit 2
+
+
+def _asking_for_help() -> bool:
+    """`cdp <command> --help` shows the help even while a setting is wrong."""
+    return any(argument in ("--help", "-h") for argument in sys.argv[1:])
 
 
 @app.command("where", rich_help_panel="Setup")

@@ -1,53 +1,217 @@
-"""Where things live. One place for paths and environment variables.
+"""Where things live, and every `CDP_*` setting: the one place that reads and checks them.
 
-CDP_WAREHOUSE   the DuckDB file (default: warehouse/cdp.duckdb under the working directory)
-CDP_DATA_DIR    the demo universe / source data folder (default: data/demo)
-CDP_DUCKDB_MEMORY_LIMIT  memory for each DuckDB instance the build opens (default: 40% of RAM)
+Setting                   Default                         What
+CDP_WAREHOUSE             <repo>/warehouse/cdp.duckdb     the DuckDB file everything reads and writes
+CDP_DATA_DIR              <repo>/data/demo                the source data folder (the demo universe, or yours)
+CDP_DUCKDB_MEMORY_LIMIT   40% of RAM                      memory for each DuckDB instance the build opens
+CDP_DBT_THREADS           2                               dbt's threads (dbt_project/profiles.yml reads it)
+CDP_SCHEDULE_TIMEZONE     UTC                             time zone of the nightly schedule
+CDP_EXPORT_DIR            exports/ beside the warehouse   where the file destination writes
+CDP_WEBHOOK_URL           unset                           the webhook destination's URL
+CDP_WEBHOOK_SECRET        unset                           the webhook destination's signing secret
+CDP_ALERT_WEBHOOK_URL     unset                           failed Dagster steps are posted here
+
+Defaults are resolved against the repository root (PROJECT_ROOT), so every command, and a
+bare `dbt build` in dbt_project/, finds the same warehouse whatever the working directory.
+A relative path *given* in CDP_WAREHOUSE / CDP_DATA_DIR / CDP_EXPORT_DIR is resolved against
+the working directory, as with any path typed in a shell. An empty value counts as unset.
+
+`current()` reads the environment and checks every setting at once (the `cdp` command and
+Dagster's definitions call it when they start); a bad one is a `CdpError` naming the setting
+and what is wrong. The accessors below (`warehouse_path()`, ...) check only their own.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+
+from cdp.errors import CdpError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 INGEST_DIR = PROJECT_ROOT / "ingest"
 
-DEFAULT_WAREHOUSE = Path("warehouse") / "cdp.duckdb"
-DEFAULT_DATA_DIR = Path("data") / "demo"
-
-
-def warehouse_path() -> Path:
-    """The DuckDB file, absolute (dbt-duckdb resolves relative paths against the cwd)."""
-    return Path(os.environ.get("CDP_WAREHOUSE", DEFAULT_WAREHOUSE)).expanduser().resolve()
-
-
-def data_dir() -> Path:
-    """The folder holding the source files of the demo universe (or your own)."""
-    return Path(os.environ.get("CDP_DATA_DIR", DEFAULT_DATA_DIR)).expanduser().resolve()
-
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "cdp.duckdb"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "demo"
+DEFAULT_DBT_THREADS = 2
+DEFAULT_TIMEZONE = "UTC"
 
 # The build runs two DuckDB instances at once (dbt's warehouse connection and the identity
 # step's private one); each defaults to 80% of RAM, so together they could ask for more
 # than the machine has. 40% each keeps the pair under it; DuckDB spills to disk beyond.
 DUCKDB_MEMORY_SHARE = 0.4
 
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", flags=re.IGNORECASE)
+
+
+class SettingError(ValueError):
+    """One setting's problem, worded for the user: "'<value>' is ..."."""
+
+
+def given_path(value: Any) -> Path:
+    """A path from the environment: `~` expanded, relative to the working directory."""
+    return Path(value).expanduser().resolve()
+
+
+def check_warehouse(value: Any) -> Path:
+    """A DuckDB file, or where one will be created: not a folder, not some other file."""
+    path = given_path(value)
+    if path.is_dir():
+        raise SettingError(f"'{value}' is a folder, not a DuckDB file (name the file, e.g. {path / 'cdp.duckdb'})")
+    folder = next((parent for parent in path.parents if parent.exists()), None)
+    if folder is not None and not folder.is_dir():
+        raise SettingError(f"'{value}': {folder} is a file, so no warehouse can be created below it")
+    if path.is_file():
+        try:
+            with path.open("rb") as file:
+                header = file.read(12)
+        except OSError as error:
+            raise SettingError(f"'{value}' cannot be read: {error.strerror}") from error
+        if header and header[8:12] != DUCKDB_MAGIC:
+            raise SettingError(f"'{value}' is not a DuckDB database file")
+    return path
+
+
+def check_folder(value: Any) -> Path:
+    """A folder that may not exist yet; if it exists it must be a readable folder."""
+    path = given_path(value)
+    if path.exists() and not path.is_dir():
+        raise SettingError(f"'{value}' is a file, not a folder")
+    if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
+        raise SettingError(f"'{value}' cannot be read: permission denied")
+    return path
+
+
+def check_memory_limit(value: Any) -> str:
+    value = str(value).strip()
+    if not MEMORY_SIZE.fullmatch(value):
+        raise SettingError(f"'{value}' is not a memory size such as 6GB or 4096MB")
+    return value
+
+
+def check_threads(value: Any) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise SettingError(f"'{value}' is not a whole number of threads, 1 or more")
+    return int(text)
+
+
+def check_timezone(value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = str(value).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise SettingError(f"'{value}' is not a time zone (an IANA name such as Europe/Amsterdam, or UTC)") from error
+    return name
+
+
+def check_url(value: Any) -> str:
+    url = str(value).strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingError(f"'{value}' is not an http(s) URL such as https://hooks.example.com/cdp")
+    return url
+
+
+def checked(check: Callable[[Any], Any]) -> BeforeValidator:
+    return BeforeValidator(check)
+
+
+class Settings(BaseModel):
+    """Every `CDP_*` setting, checked. Build it with `Settings.from_environment()`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True)
+
+    warehouse: Annotated[Path, checked(check_warehouse)] = Field(DEFAULT_WAREHOUSE, alias="CDP_WAREHOUSE")
+    data_dir: Annotated[Path, checked(check_folder)] = Field(DEFAULT_DATA_DIR, alias="CDP_DATA_DIR")
+    duckdb_memory_limit: Annotated[str | None, checked(lambda v: v and check_memory_limit(v))] = Field(
+        None, alias="CDP_DUCKDB_MEMORY_LIMIT", description="unset: DUCKDB_MEMORY_SHARE of RAM"
+    )
+    dbt_threads: Annotated[int, checked(check_threads)] = Field(DEFAULT_DBT_THREADS, alias="CDP_DBT_THREADS")
+    schedule_timezone: Annotated[str, checked(check_timezone)] = Field(DEFAULT_TIMEZONE, alias="CDP_SCHEDULE_TIMEZONE")
+    export_dir: Annotated[Path | None, checked(lambda v: v and check_folder(v))] = Field(
+        None, alias="CDP_EXPORT_DIR", description="unset: exports/ beside the warehouse"
+    )
+    webhook_url: Annotated[str | None, checked(lambda v: v and check_url(v))] = Field(None, alias="CDP_WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(None, alias="CDP_WEBHOOK_SECRET")
+    alert_webhook_url: Annotated[str | None, checked(lambda v: v and check_url(v))] = Field(
+        None, alias="CDP_ALERT_WEBHOOK_URL"
+    )
+
+    @classmethod
+    def variables(cls) -> list[str]:
+        """The environment variable of every setting, in declaration order."""
+        return [field.alias for field in cls.model_fields.values() if field.alias]
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings in `environ` (default os.environ); the first bad one is a CdpError."""
+        environ = os.environ if environ is None else environ
+        given = {name: environ[name] for name in cls.variables() if environ.get(name, "").strip()}
+        try:
+            return cls.model_validate(given)
+        except ValidationError as error:
+            raise CdpError(describe(error)) from None
+
+
+def describe(error: ValidationError) -> str:
+    """`CDP_X: <what is wrong>` for the first problem pydantic found."""
+    first = error.errors()[0]
+    name = ".".join(str(part) for part in first["loc"])
+    problem = first.get("ctx", {}).get("error")
+    return f"{name}: {problem if isinstance(problem, SettingError) else first['msg']}"
+
+
+def current() -> Settings:
+    """Every setting, read from the environment now and checked."""
+    return Settings.from_environment()
+
+
+def one(name: str, check: Callable[[Any], Any], default: Any) -> Any:
+    """One setting from the environment, checked (an empty value counts as unset)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return check(value)
+    except SettingError as error:
+        raise CdpError(f"{name}: {error}") from None
+
+
+def warehouse_path() -> Path:
+    """The DuckDB file, absolute (dbt-duckdb resolves relative paths against the cwd)."""
+    return one("CDP_WAREHOUSE", check_warehouse, DEFAULT_WAREHOUSE)
+
+
+def data_dir() -> Path:
+    """The folder holding the source files of the demo universe (or your own)."""
+    return one("CDP_DATA_DIR", check_folder, DEFAULT_DATA_DIR)
+
 
 def duckdb_memory_limit() -> str:
     """`memory_limit` for a DuckDB connection, e.g. '9600MB'."""
-    if os.environ.get("CDP_DUCKDB_MEMORY_LIMIT"):
-        value = os.environ["CDP_DUCKDB_MEMORY_LIMIT"].strip()
-        if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, flags=re.IGNORECASE):
-            from cdp.errors import CdpError
-
-            raise CdpError(f"CDP_DUCKDB_MEMORY_LIMIT: {value!r} is not a memory size such as 6GB or 4096MB")
-        return value
+    configured = one("CDP_DUCKDB_MEMORY_LIMIT", check_memory_limit, None)
+    if configured:
+        return configured
     import psutil
 
     return f"{int(psutil.virtual_memory().total * DUCKDB_MEMORY_SHARE / 2**20)}MB"
+
+
+def schedule_timezone() -> str:
+    """The nightly schedule's time zone, an IANA name."""
+    return one("CDP_SCHEDULE_TIMEZONE", check_timezone, DEFAULT_TIMEZONE)
 
 
 def export_environment() -> None:

@@ -16,6 +16,7 @@ from datetime import timedelta
 import dagster as dg
 from dagster_dbt import DbtProject
 
+from cdp import settings
 from dagster_project.alerts import report_failure
 from dagster_project.dbt_assets import CdpDbtTranslator, build_dbt_assets, cdp_project, dbt_resource, prepare_manifest
 from dagster_project.ingest_assets import build_ingest_assets
@@ -61,6 +62,7 @@ def build_defs(dbt_project: DbtProject, ingest_config: IngestConfig) -> dg.Defin
 @dg.definitions
 def defs() -> dg.Definitions:
     """What `dagster dev` loads: the repo's dbt project (parsed if needed) and ingest/sources.yml."""
+    settings.current()  # every CDP_* setting checked first: a bad one is one line naming it
     dbt_project = cdp_project()
     prepare_manifest(dbt_project)
     return build_defs(dbt_project, load_config())

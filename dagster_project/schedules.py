@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
+from cdp import settings
+
 NIGHTLY_CRON = "0 2 * * *"
-TIMEZONE_ENV = "CDP_SCHEDULE_TIMEZONE"
+TIMEZONE_ENV = "CDP_SCHEDULE_TIMEZONE"  # checked in cdp/settings.py
 
 
 def nightly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
@@ -15,7 +15,7 @@ def nightly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinit
         name="nightly_at_2am",
         job=job,
         cron_schedule=NIGHTLY_CRON,
-        execution_timezone=os.environ.get(TIMEZONE_ENV, "UTC"),
+        execution_timezone=settings.schedule_timezone(),
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Ingest every source, dbt build (identity included), then every declared sync.",
     )

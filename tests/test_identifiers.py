@@ -209,6 +209,7 @@ def staging_macros(tmp_path_factory) -> str:
 
     folder = tmp_path_factory.mktemp("macros")
     with pytest.MonkeyPatch.context() as patch:
+        duckdb.connect(str(folder / "compile.duckdb")).close()  # dbt refuses a missing warehouse
         patch.setenv("CDP_WAREHOUSE", str(folder / "compile.duckdb"))
         patch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         result = dbtRunner().invoke(

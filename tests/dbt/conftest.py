@@ -45,6 +45,7 @@ def isolate_dbt(patch: pytest.MonkeyPatch, warehouse: Path, target_dir: Path) ->
 def empty_warehouse(tmp_path, monkeypatch) -> Path:
     """A warehouse file with nothing loaded, dbt pointed at it (for this test only)."""
     warehouse = tmp_path / "empty.duckdb"
+    duckdb.connect(str(warehouse)).close()  # dbt refuses a missing warehouse (cdp.dbt_plugin)
     isolate_dbt(monkeypatch, warehouse, tmp_path / "target")
     return warehouse
 
