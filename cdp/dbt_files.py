@@ -2,9 +2,10 @@
 
 Some dbt files repeat what another file already says: the syncs each segment's YAML
 declares in `meta.syncs` are also dbt exposures, so dbt's lineage (and `dbt docs`) shows
-where every segment goes. dbt needs those exposures before it parses, so they are read
-straight from the segment YAML files (never from the manifest) and written as YAML that
-is committed with the project.
+where every segment goes; the dbt sources and the lists of enabled models, identity inputs
+and event inputs follow from the loader entries in ingest/sources.yml (cdp/dbt_sources.py).
+dbt needs them before it parses, so they are read straight from those files (never from
+the manifest) and written as files that are committed with the project.
 
 `generated_files()` is the one list of such files (path -> the content it must have); a
 new generated file is one more entry there. `write_generated()` writes them,
@@ -42,10 +43,30 @@ class StaleGeneratedFiles(CdpError):
 
 def generated_files(project_dir: Path = settings.DBT_PROJECT_DIR) -> dict[Path, str]:
     """Every generated file of the dbt project in `project_dir`, with the content it must have."""
+    from cdp import dbt_sources
+
     project_dir = Path(project_dir)
+    config_path = ingest_config_path(project_dir)
+    config = _load_ingest_config(config_path)
+    shown_config = _shown(config_path, project_dir)
     return {
         project_dir / SYNC_EXPOSURES: sync_exposures_yaml(project_dir / SYNC_EXPOSURES.parent, SYNC_EXPOSURES.name),
+        project_dir / dbt_sources.SOURCES_FILE: dbt_sources.sources_yaml(config, shown_config),
+        project_dir / dbt_sources.PROJECT_FILE: dbt_sources.project_yml(
+            project_dir / dbt_sources.PROJECT_FILE, dbt_sources.project_vars(project_dir / "models", config)
+        ),
     }
+
+
+def ingest_config_path(project_dir: Path) -> Path:
+    """ingest/sources.yml beside the dbt project (the repository's, or a copy's)."""
+    return Path(project_dir).parent / "ingest" / "sources.yml"
+
+
+def _load_ingest_config(path: Path):
+    from ingest.config import load_config
+
+    return load_config(path)
 
 
 def write_generated(project_dir: Path = settings.DBT_PROJECT_DIR) -> list[Path]:
@@ -153,7 +174,9 @@ def sync_exposures_yaml(segments_dir: Path, file_name: str) -> str:
 
 # --- the command -------------------------------------------------------------------------
 
-dbt_app = typer.Typer(help="dbt project files cdp generates (the syncs as dbt exposures).", no_args_is_help=True)
+dbt_app = typer.Typer(
+    help="dbt project files cdp generates (sources from ingest/sources.yml, syncs as exposures).", no_args_is_help=True
+)
 
 
 @dbt_app.callback()
@@ -167,7 +190,7 @@ def generate(
         bool, typer.Option("--check", help="Write nothing; exit 1 naming each generated file that is stale.")
     ] = False,
 ) -> None:
-    """Write the dbt files cdp derives from other files (the syncs as exposures); commit them."""
+    """Write the dbt files cdp derives from other files (dbt sources, model lists, exposures); commit them."""
     if check:
         check_generated()
         typer.echo(f"generated dbt files are up to date ({len(generated_files())})")

@@ -1,18 +1,14 @@
 {#
   The identity inputs, by name, for dbt's DAG only (see macros/identity_inputs.sql): dbt
   needs every ref while parsing, when the graph (and so the models' meta) is not known yet.
-  Which models are unioned, their strong ids and columns still come from their YAML; a
-  model declared `identity_input: true` but missing here stops the build with this file's
-  name and the line to add.
+  The names are the var `cdp_identity_inputs`, which `cdp dbt generate` writes into
+  dbt_project.yml from the models whose YAML declares `meta: {identity_input: true}` (and
+  whose source is enabled). Which models are unioned, their strong ids and columns still
+  come from their YAML; a declared input missing from the var stops the build, saying to
+  run `cdp dbt generate`.
 #}
 {% macro identity_input_refs() %}
--- depends_on: {{ ref('stg_app__devices') }}
--- depends_on: {{ ref('stg_broker__enrichment') }}
--- depends_on: {{ ref('stg_crm__contacts') }}
--- depends_on: {{ ref('stg_email__subscribers') }}
--- depends_on: {{ ref('stg_erp__accounts') }}
--- depends_on: {{ ref('stg_partner__responses') }}
--- depends_on: {{ ref('stg_pos__transactions') }}
--- depends_on: {{ ref('stg_shop__customers') }}
--- depends_on: {{ ref('stg_web__visitors') }}
+{%- for name in var('cdp_identity_inputs', []) %}
+-- depends_on: {{ ref(name) }}
+{%- endfor %}
 {% endmacro %}

@@ -5,9 +5,10 @@
   models), so adding a person source takes no Python and no SQL outside its own model.
 
   One dbt limit: dbt fixes the DAG while parsing, before `graph` exists, so the identity
-  models also name each input once in a `-- depends_on: {{ ref(...) }}` line (see
-  macros/identity_input_refs.sql). `identity_input_models()` fails the build with
-  the exact line to add when a declared input is missing there, so it cannot be forgotten.
+  models also name each input in a `-- depends_on: {{ ref(...) }}` line (see
+  macros/identity_input_refs.sql), from the var `cdp_identity_inputs` that `cdp dbt generate`
+  writes. `identity_input_models()` fails the build saying to run it when a declared input
+  is missing there, so it cannot be forgotten.
 #}
 
 {% macro identity_contract_columns() -%}
@@ -30,9 +31,8 @@
                 {% if node.unique_id not in model.depends_on.nodes %}
                     {% do exceptions.raise_compiler_error(
                         node.original_file_path ~ ": meta.identity_input is set but dbt does not know "
-                        ~ model.name ~ " depends on it: add the line "
-                        ~ "`-- depends_on: {{ ref('" ~ node.name ~ "') }}` to "
-                        ~ "macros/identity_input_refs.sql") %}
+                        ~ model.name ~ " depends on it: run `cdp dbt generate` (it lists "
+                        ~ node.name ~ " in the var cdp_identity_inputs, dbt_project.yml)") %}
                 {% endif %}
                 {% do inputs.append(node) %}
             {% endif %}

@@ -1,4 +1,4 @@
-"""Adding a person source to identity resolution: one staging model + YAML (+ one ref line).
+"""Adding a person source to identity resolution: one staging model + YAML, then `cdp dbt generate`.
 
 Works on a copy of the dbt project with a new `stg_loyalty__members` model declared as an
 identity input, compiled (not run) against an empty warehouse.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cdp import settings
+from cdp import dbt_files, settings
 
 NEW_MODEL = """
 select
@@ -35,7 +35,6 @@ models:
       meta: {identity_input: true, strong_ids: [card_number]}
 """
 
-REF_LINE = "-- depends_on: {{ ref('stg_loyalty__members') }}\n"
 
 
 @pytest.fixture
@@ -44,6 +43,8 @@ def project_copy(tmp_path) -> Path:
     project = tmp_path / "dbt_project"
     shutil.copytree(settings.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     shutil.copytree(settings.SEEDS_DIR, tmp_path / "seeds")
+    (tmp_path / "ingest").mkdir()
+    shutil.copy(dbt_files.ingest_config_path(settings.DBT_PROJECT_DIR), tmp_path / "ingest" / "sources.yml")
     (project / "models" / "staging" / "stg_loyalty__members.sql").write_text(NEW_MODEL)
     (project / "models" / "staging" / "_loyalty__models.yml").write_text(NEW_YAML)
     return project
@@ -69,16 +70,15 @@ def compile_identity_models(project: Path, empty_warehouse: Path) -> subprocess.
     )
 
 
-def test_a_new_identity_input_without_its_ref_line_stops_the_build_naming_it(project_copy, empty_warehouse):
+def test_a_new_identity_input_before_cdp_dbt_generate_stops_the_build_naming_it(project_copy, empty_warehouse):
     result = compile_identity_models(project_copy, empty_warehouse)
     assert result.returncode != 0
     assert "stg_loyalty__members" in result.stdout
-    assert "macros/identity_input_refs.sql" in result.stdout
+    assert "run `cdp dbt generate`" in result.stdout
 
 
 def test_a_new_identity_input_joins_the_union_and_its_strong_ids(project_copy, empty_warehouse):
-    refs = project_copy / "macros" / "identity_input_refs.sql"
-    refs.write_text(refs.read_text().replace("{% endmacro %}", REF_LINE + "{% endmacro %}"))
+    assert dbt_files.write_generated(project_copy) == [project_copy / "dbt_project.yml"]
     result = compile_identity_models(project_copy, empty_warehouse)
     assert result.returncode == 0, result.stdout
     compiled = project_copy.parent / "target" / "compiled" / "cdp" / "models" / "identity"

@@ -1,7 +1,8 @@
 -- One row per customer: the golden record (survivorship: most trusted source, then most
 -- recent value), every known email and phone, consent per purpose, orders and revenue,
 -- RFM, recent browsing, open cart, email engagement, lifecycle stage, partner and broker
--- attributes, and the source records behind the profile.
+-- attributes, and the source records behind the profile. A demo source that is switched off
+-- feeds nothing (staging_or_empty): its columns are null, its counts 0.
 {%- set as_of = var('as_of', none) %}
 
 with identities as (
@@ -91,7 +92,10 @@ email_consent_statements as (
         'crm' as source,
         contacts.email_marketing_consent as consent,
         contacts.consent_updated_at as stated_at
-    from {{ ref('stg_crm__contacts') }} as contacts
+    from {{ staging_or_empty('stg_crm__contacts', {
+        'crm_id': 'varchar', 'email_marketing_consent': 'boolean', 'ads_consent': 'boolean',
+        'consent_updated_at': 'timestamp',
+    }) }} as contacts
     inner join identities
         on identities.source = 'crm' and contacts.crm_id = identities.source_record_id
     where contacts.email_marketing_consent is not null
@@ -107,7 +111,10 @@ email_consent_statements as (
                 then coalesce(subscribers.unsubscribed_at, subscribers.updated_at)
             else coalesce(subscribers.subscribed_at, subscribers.updated_at)
         end as stated_at
-    from {{ ref('stg_email__subscribers') }} as subscribers
+    from {{ staging_or_empty('stg_email__subscribers', {
+        'subscriber_id': 'varchar', 'status': 'varchar', 'subscribed_at': 'timestamp',
+        'unsubscribed_at': 'timestamp', 'updated_at': 'timestamp',
+    }) }} as subscribers
     inner join identities
         on identities.source = 'email' and subscribers.subscriber_id = identities.source_record_id
     where subscribers.status in ('subscribed', 'unsubscribed')
@@ -123,7 +130,10 @@ ads_consent_statements as (
         'crm' as source,
         contacts.ads_consent as consent,
         contacts.consent_updated_at as stated_at
-    from {{ ref('stg_crm__contacts') }} as contacts
+    from {{ staging_or_empty('stg_crm__contacts', {
+        'crm_id': 'varchar', 'email_marketing_consent': 'boolean', 'ads_consent': 'boolean',
+        'consent_updated_at': 'timestamp',
+    }) }} as contacts
     inner join identities
         on identities.source = 'crm' and contacts.crm_id = identities.source_record_id
     where contacts.ads_consent is not null
@@ -136,7 +146,10 @@ ads_consent as (
 unsubscribes as (
     -- an unsubscribe anywhere (subscriber status or an unsubscribe event) is never undone here
     select identities.customer_id
-    from {{ ref('stg_email__subscribers') }} as subscribers
+    from {{ staging_or_empty('stg_email__subscribers', {
+        'subscriber_id': 'varchar', 'status': 'varchar', 'subscribed_at': 'timestamp',
+        'unsubscribed_at': 'timestamp', 'updated_at': 'timestamp',
+    }) }} as subscribers
     inner join identities
         on identities.source = 'email' and subscribers.subscriber_id = identities.source_record_id
     where subscribers.status = 'unsubscribed'
@@ -228,7 +241,9 @@ open_cart as (
 ),
 
 products as (
-    select * from {{ ref('stg_shop__products') }}
+    select * from {{ staging_or_empty('stg_shop__products', {
+        'product_id': 'varchar', 'product_name': 'varchar', 'category': 'varchar',
+    }) }}
 ),
 
 email_engagement as (
@@ -250,7 +265,7 @@ partner as (
         identities.customer_id,
         count(*) as partner_responses,
         {{ distinct_list('responses.interest') }} as partner_interests
-    from {{ ref('stg_partner__responses') }} as responses
+    from {{ staging_or_empty('stg_partner__responses', {'response_id': 'varchar', 'interest': 'varchar'}) }} as responses
     inner join identities
         on identities.source = 'partner' and responses.response_id = identities.source_record_id
     group by identities.customer_id
@@ -260,7 +275,10 @@ broker_records as (
     select
         enrichment.*,
         identities.customer_id
-    from {{ ref('stg_broker__enrichment') }} as enrichment
+    from {{ staging_or_empty('stg_broker__enrichment', {
+        'broker_record_id': 'varchar', 'age_band': 'varchar', 'income_band': 'varchar',
+        'interests': 'varchar[]', 'delivered_at': 'timestamp',
+    }) }} as enrichment
     inner join identities
         on identities.source = 'broker' and enrichment.broker_record_id = identities.source_record_id
 ),

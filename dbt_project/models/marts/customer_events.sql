@@ -1,7 +1,9 @@
 -- One timeline over every source, per customer. Events are attributed through the record
 -- that produced them (a web cookie, an app device, a shop account, a till transaction, an
 -- email subscriber, an ERP account, a partner response), so the anonymous events of a
--- cookie follow the person as soon as that cookie is stitched to them.
+-- cookie follow the person as soon as that cookie is stitched to them. A demo source that
+-- is switched off contributes no rows (staging_or_empty); a model whose YAML declares
+-- `meta: {event_input: true}` (the var cdp_event_inputs) adds its events as they are.
 with identities as (
     select * from {{ ref('customer_identities') }}
 ),
@@ -11,7 +13,7 @@ subscriber_per_email as (
     select
         email,
         min(subscriber_id) as subscriber_id
-    from {{ ref('stg_email__subscribers') }}
+    from {{ staging_or_empty('stg_email__subscribers', {'email': 'varchar', 'subscriber_id': 'varchar'}) }}
     where email is not null
     group by email
 ),
@@ -25,7 +27,10 @@ source_events as (
         event_type,
         product_id,
         category
-    from {{ ref('stg_web__events') }}
+    from {{ staging_or_empty('stg_web__events', {
+        'event_id': 'varchar', 'anonymous_id': 'varchar', 'occurred_at': 'timestamp',
+        'event_type': 'varchar', 'product_id': 'varchar', 'category': 'varchar',
+    }) }}
 
     union all
 
@@ -37,7 +42,10 @@ source_events as (
         event_type,
         product_id,
         category
-    from {{ ref('stg_app__events') }}
+    from {{ staging_or_empty('stg_app__events', {
+        'event_id': 'varchar', 'device_id': 'varchar', 'occurred_at': 'timestamp',
+        'event_type': 'varchar', 'product_id': 'varchar', 'category': 'varchar',
+    }) }}
 
     union all
 
@@ -49,7 +57,9 @@ source_events as (
         'order_' || status as event_type,
         cast(null as {{ dbt.type_string() }}) as product_id,
         cast(null as {{ dbt.type_string() }}) as category
-    from {{ ref('stg_shop__orders') }}
+    from {{ staging_or_empty('stg_shop__orders', {
+        'order_id': 'varchar', 'customer_id': 'varchar', 'ordered_at': 'timestamp', 'status': 'varchar',
+    }) }}
 
     union all
 
@@ -61,7 +71,9 @@ source_events as (
         'in_store_purchase' as event_type,
         product_id,
         cast(null as {{ dbt.type_string() }}) as category
-    from {{ ref('stg_pos__transaction_lines') }}
+    from {{ staging_or_empty('stg_pos__transaction_lines', {
+        'transaction_id': 'varchar', 'line_no': 'integer', 'occurred_at': 'timestamp', 'product_id': 'varchar',
+    }) }}
 
     union all
 
@@ -73,7 +85,9 @@ source_events as (
         'email_' || events.event_type as event_type,
         cast(null as {{ dbt.type_string() }}) as product_id,
         cast(null as {{ dbt.type_string() }}) as category
-    from {{ ref('stg_email__events') }} as events
+    from {{ staging_or_empty('stg_email__events', {
+        'event_id': 'varchar', 'occurred_at': 'timestamp', 'event_type': 'varchar', 'email': 'varchar',
+    }) }} as events
     inner join subscriber_per_email as subscribers
         on events.email = subscribers.email
 
@@ -87,7 +101,9 @@ source_events as (
         document_type as event_type,
         cast(null as {{ dbt.type_string() }}) as product_id,
         cast(null as {{ dbt.type_string() }}) as category
-    from {{ ref('stg_erp__invoices') }}
+    from {{ staging_or_empty('stg_erp__invoices', {
+        'invoice_id': 'varchar', 'account_number': 'varchar', 'issued_at': 'timestamp', 'document_type': 'varchar',
+    }) }}
 
     union all
 
@@ -99,11 +115,27 @@ source_events as (
         'partner_' || response as event_type,
         cast(null as {{ dbt.type_string() }}) as product_id,
         interest as category
-    from {{ ref('stg_partner__responses') }}
+    from {{ staging_or_empty('stg_partner__responses', {
+        'response_id': 'varchar', 'responded_at': 'timestamp', 'response': 'varchar', 'interest': 'varchar',
+    }) }}
+    {%- for name in var('cdp_event_inputs', []) %}
+
+    union all
+
+    select
+        source,
+        event_id,
+        source_record_id,
+        occurred_at,
+        event_type,
+        product_id,
+        category
+    from {{ ref(name) }}
+    {%- endfor %}
 ),
 
 products as (
-    select * from {{ ref('stg_shop__products') }}
+    select * from {{ staging_or_empty('stg_shop__products', {'product_id': 'varchar', 'category': 'varchar'}) }}
 ),
 
 final as (

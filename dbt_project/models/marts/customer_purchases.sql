@@ -5,20 +5,29 @@ with identities as (
 ),
 
 orders as (
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ staging_or_empty('stg_shop__orders', {
+        'order_id': 'varchar', 'customer_id': 'varchar', 'ordered_at': 'timestamp', 'is_purchase': 'boolean',
+    }) }}
     where is_purchase
 ),
 
 order_items as (
-    select * from {{ ref('stg_shop__order_items') }}
+    select * from {{ staging_or_empty('stg_shop__order_items', {
+        'order_id': 'varchar', 'product_id': 'varchar', 'quantity': 'integer', 'line_revenue': 'double',
+    }) }}
 ),
 
 pos_lines as (
-    select * from {{ ref('stg_pos__transaction_lines') }}
+    select * from {{ staging_or_empty('stg_pos__transaction_lines', {
+        'transaction_id': 'varchar', 'occurred_at': 'timestamp', 'product_id': 'varchar',
+        'quantity': 'integer', 'line_revenue': 'double',
+    }) }}
 ),
 
 products as (
-    select * from {{ ref('stg_shop__products') }}
+    select * from {{ staging_or_empty('stg_shop__products', {
+        'product_id': 'varchar', 'product_name': 'varchar', 'category': 'varchar',
+    }) }}
 ),
 
 online as (

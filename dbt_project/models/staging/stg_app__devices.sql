@@ -1,5 +1,6 @@
 -- Identity input: one row per app install (device_id), with the shop customer it last
 -- logged in as (user_id). Its earlier events follow the person once stitched.
+{{ config(enabled=model_enabled(model.name)) }}
 with events as (
     select * from {{ ref('stg_app__events') }}
     where device_id is not null

@@ -1,4 +1,5 @@
 -- Mobile app events, one row per event (duplicates by event_id dropped, first load kept).
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_app', 'events') }}
 ),

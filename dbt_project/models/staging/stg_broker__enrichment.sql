@@ -1,5 +1,6 @@
 -- Identity input (third party): one row per data-broker record. It carries the hashed
 -- email when the broker has one, else name and postcode.
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_broker', 'enrichment') }}
 ),

@@ -1,5 +1,6 @@
 -- Identity input: one row per CRM contact (merged on crm_id by the loader), with the
 -- consent per purpose the CRM records.
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_crm', 'contacts') }}
 ),

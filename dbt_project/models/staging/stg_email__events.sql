@@ -1,4 +1,5 @@
 -- Email engagement events (sent, open, click, bounce, unsubscribe), one row per event_id.
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_email', 'events') }}
 ),

@@ -1,5 +1,6 @@
 -- Identity input: one row per email platform subscriber (merged on subscriber_id by the
 -- loader) with its subscription status; an unsubscribe is never overridden downstream.
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_email', 'subscribers') }}
 ),

@@ -1,5 +1,6 @@
 -- Identity input: one row per ERP account, with the billing details of its latest invoice.
 -- The billing name is one string, "First Last" or "Last, First"; it is split here.
+{{ config(enabled=model_enabled(model.name)) }}
 with invoices as (
     select * from {{ ref('stg_erp__invoices') }}
     where account_number is not null

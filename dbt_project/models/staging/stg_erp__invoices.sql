@@ -1,4 +1,5 @@
 -- ERP invoices and returns, one row per invoice_id; returns count negative in `net_amount`.
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_erp', 'invoices') }}
 ),

@@ -1,5 +1,6 @@
 -- Identity input (second party): one row per partner campaign response. The partner
 -- shares only the SHA-256 of the normalised email, so that is the only identifier.
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_partner', 'responses') }}
 ),

@@ -1,5 +1,6 @@
 -- In-store transaction lines, one row per (transaction_id, line_no): a file loaded twice
 -- or a line repeated in a later file keeps its first copy.
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_pos', 'transactions') }}
 ),

@@ -1,5 +1,6 @@
 -- Identity input: one row per in-store transaction that carries an identifier (loyalty
 -- card, or an email or phone typed by the cashier). Anonymous cash sales are not persons.
+{{ config(enabled=model_enabled(model.name)) }}
 with lines as (
     select * from {{ ref('stg_pos__transaction_lines') }}
 ),

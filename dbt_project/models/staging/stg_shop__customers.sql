@@ -1,5 +1,6 @@
 -- Identity input: one row per shop customer account (merged on customer_id by the loader).
 -- The customer id is the `user_id` web and app events carry once someone logs in.
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_shop', 'customers') }}
     where _cdp_deleted_at is null  -- gone from the shop (marked by cdp ingest's full scan)

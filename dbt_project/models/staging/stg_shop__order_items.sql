@@ -1,4 +1,5 @@
 -- Online order lines (merged on order_item_id by the loader).
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_shop', 'order_items') }}
     where _cdp_deleted_at is null  -- gone from the shop (marked by cdp ingest's full scan)

@@ -1,4 +1,5 @@
 -- Online orders (merged on order_id by the loader; status changes in place).
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_shop', 'orders') }}
     where _cdp_deleted_at is null  -- gone from the shop (marked by cdp ingest's full scan)

@@ -1,4 +1,5 @@
 -- Product catalogue (merged on product_id by the loader).
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_shop', 'products') }}
     where _cdp_deleted_at is null  -- gone from the shop (marked by cdp ingest's full scan)

@@ -1,5 +1,6 @@
 -- Website clickstream, one row per event: duplicated and late-arriving copies of an
 -- event (same event_id, loaded twice) are dropped, keeping the first load.
+{{ config(enabled=model_enabled(model.name)) }}
 with source as (
     select * from {{ source('raw_web', 'events') }}
 ),

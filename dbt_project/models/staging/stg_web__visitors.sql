@@ -1,6 +1,7 @@
 -- Identity input: one row per website visitor cookie (anonymous_id), with the shop
 -- customer it last logged in as (user_id) and the email it last gave on a signup or
 -- information request. Its earlier anonymous events follow the person once stitched.
+{{ config(enabled=model_enabled(model.name)) }}
 with events as (
     select * from {{ ref('stg_web__events') }}
     where anonymous_id is not null
