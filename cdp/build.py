@@ -29,6 +29,9 @@ def run_dbt_build(
     """`dbt build` on the warehouse; raises CdpError naming every failing node."""
     settings.export_environment()  # dbt-duckdb resolves a relative warehouse path against the cwd
     require_warehouse(settings.warehouse_path())
+    from cdp.warehouse_schema import upgrade_warehouse
+
+    upgrade_warehouse(settings.warehouse_path())  # state tables of an older release, migrated in place
     from dbt.cli.main import dbtRunner
 
     args = [

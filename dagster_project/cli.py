@@ -1,4 +1,4 @@
-"""`cdp run`: the command-line face of cdp/pipeline.py (light to import)."""
+"""`cdp run`: the command-line face of dagster_project/nightly.py (light to import)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,23 @@ def run(
     warehouse: Path | None = typer.Option(
         None, "--warehouse", help="DuckDB file; default CDP_WAREHOUSE (warehouse/cdp.duckdb)."
     ),
+    demo: bool = typer.Option(
+        False, "--demo", help="Generate the demo universe into the data folder when it holds no files yet."
+    ),
 ) -> None:
     """Run the whole nightly pipeline now, in-process: ingest -> dbt build (identity) -> syncs, then a summary.
 
-    Generates the demo universe first when the data folder has none. Runs are recorded in
+    Generates the demo universe first when the demo is configured and its folder is empty (or
+    with --demo); any other missing or empty data folder is an error. Runs are recorded in
     $DAGSTER_HOME (default .dagster_home/), so `dagster dev` shows them.
     """
     from cdp.console import make_console
-    from cdp.pipeline import run_pipeline
+    from dagster_project.nightly import run_pipeline
 
     console = make_console()
-    report = run_pipeline(persons=persons, seed=seed, data_dir=data_dir, warehouse=warehouse, console=console)
+    report = run_pipeline(
+        persons=persons, seed=seed, data_dir=data_dir, warehouse=warehouse, console=console, demo=demo
+    )
     console.print(report.render())
     if not report.success:
         raise typer.Exit(1)

@@ -5,6 +5,7 @@ asset (sources -> the dlt raw-table assets, models -> [layer, name]) and puts ea
 group of its layer. The sync assets use the same translator to find their segment model.
 """
 
+import json
 import os
 import shutil
 import sys
@@ -18,6 +19,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from cdp import settings
 from dagster_project.ingest_assets import raw_table_key
+from dagster_project.resources import CdpPaths
 
 
 class CdpDbtTranslator(DagsterDbtTranslator):
@@ -73,30 +75,42 @@ def put_python_scripts_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
 
 
-def prepare_manifest(project: DbtProject, *, force: bool = False) -> None:
+def prepare_manifest(project: DbtProject, *, force: bool = False, warehouse: Path | None = None) -> None:
     """`dbt parse` when the manifest is missing, out of date or `force`d, and on every load under `dagster dev`.
 
     Out of date: a file of the dbt project or its seeds changed since the manifest was written
     (a segment added since the last parse must get its sync assets). Unchanged, the parse is
     skipped: it costs a dbt process (13-26 s), and `dbt build` parses for itself anyway.
+    Given the `warehouse` the build will use, the parse gets the same `--vars`, so the build's
+    partial parse can reuse it.
     """
     put_python_scripts_on_path()
     fingerprint_path = project.manifest_path.with_name("cdp_project_fingerprint")
-    fingerprint = project_fingerprint(project)
+    fingerprint = project_fingerprint(project, warehouse)
     current = project.manifest_path.exists() and fingerprint_path.exists()
     if force or not current or fingerprint_path.read_text() != fingerprint:
-        project.preparer.prepare(project)
+        if warehouse is None:
+            project.preparer.prepare(project)
+        else:
+            dbt_resource(project).cli(
+                ["parse", "--quiet", *dbt_vars(warehouse)], target_path=project.target_path
+            ).wait()
         fingerprint_path.write_text(fingerprint)
     else:
         project.prepare_if_dev()
 
 
-def project_fingerprint(project: DbtProject) -> str:
-    """Names, sizes and modification times of every file dbt parses (not its own output)."""
+def dbt_vars(warehouse: Path) -> list[str]:
+    """The warehouse for dbt's profile (profiles.yml reads the `cdp_warehouse` var first)."""
+    return ["--vars", json.dumps({"cdp_warehouse": str(warehouse)})]
+
+
+def project_fingerprint(project: DbtProject, warehouse: Path | None = None) -> str:
+    """Names, sizes and modification times of every file dbt parses (not its own output), and its settings."""
     import hashlib
 
     skip = {"target", "logs", "dbt_packages"}
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"warehouse={warehouse}\n".encode())
     for root in (Path(project.project_dir), settings.SEEDS_DIR):
         for path in sorted(root.rglob("*")):
             relative = path.relative_to(root)
@@ -119,8 +133,13 @@ def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator, *, p
         name="dbt_build",
         pool=pool,
     )
-    def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource):
-        invocation = dbt.cli(["build"], context=context)
+    def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, cdp_paths: CdpPaths):
+        from cdp.warehouse_schema import upgrade_warehouse
+
+        warehouse = cdp_paths.warehouse_path()
+        if warehouse.is_file():  # (missing: dbt says so in one line, see cdp.dbt_plugin)
+            upgrade_warehouse(warehouse)  # state tables of an older release, migrated in place
+        invocation = dbt.cli(["build", *dbt_vars(warehouse)], context=context)
         yield from invocation.stream()
         # Each invocation gets its own target folder; a nightly run must not leave one behind
         # every night. A failed build raises above, so its folder stays for debugging.

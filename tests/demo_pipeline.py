@@ -18,8 +18,8 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from cdp.pipeline import PipelineReport, customer_ids, run_pipeline
 from dagster_project.dbt_assets import cdp_project
+from dagster_project.nightly import PipelineReport, customer_ids, run_pipeline
 
 PERSONS = 300
 SEED = 7
@@ -45,27 +45,32 @@ def run_demo_pipeline_twice(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     data_dir, warehouse = root / "data", root / "warehouse" / "cdp.duckdb"
     output = io.StringIO()
     console = Console(file=output, width=160)
-    with pytest.MonkeyPatch.context() as patch:  # run_pipeline pins the paths in the environment
-        patch.setenv("CDP_DATA_DIR", str(data_dir))
-        patch.setenv("CDP_WAREHOUSE", str(warehouse))
 
-        def run() -> PipelineReport:
-            report = run_pipeline(persons=PERSONS, seed=SEED, dagster_home=root / "dagster_home", console=console)
-            console.print(report.render())
-            return report
+    def run() -> PipelineReport:  # the paths are given, not set in the environment
+        report = run_pipeline(
+            persons=PERSONS,
+            seed=SEED,
+            data_dir=data_dir,
+            warehouse=warehouse,
+            dagster_home=root / "dagster_home",
+            console=console,
+            demo=True,
+        )
+        console.print(report.render())
+        return report
 
-        first = run()
-        manifest = root / "manifest.json"  # the project as the first run's dbt build saw it
-        shutil.copyfile(cdp_project().manifest_path, manifest)
-        with duckdb.connect(str(warehouse), read_only=True) as connection:
-            customers_in_360 = connection.execute("select count(*) from marts.customer_360").fetchone()[0]
-            cart_abandoners_logged = connection.execute(
-                "select count(*) from reverse_etl.sync_log where sync_name = 'cart_abandoners_file'"
-            ).fetchone()[0]
-        exports = sorted((warehouse.parent / "exports" / "cart_abandoners_file").glob("*.csv"))
-        ids_after_first = customer_ids(warehouse)
-        unchanged = run()
-        ids_after_unchanged = customer_ids(warehouse)
+    first = run()
+    manifest = root / "manifest.json"  # the project as the first run's dbt build saw it
+    shutil.copyfile(cdp_project().manifest_path, manifest)
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        customers_in_360 = connection.execute("select count(*) from marts.customer_360").fetchone()[0]
+        cart_abandoners_logged = connection.execute(
+            "select count(*) from reverse_etl.sync_log where sync_name = 'cart_abandoners_file'"
+        ).fetchone()[0]
+    exports = sorted((warehouse.parent / "exports" / "cart_abandoners_file").glob("*.csv"))
+    ids_after_first = customer_ids(warehouse)
+    unchanged = run()
+    ids_after_unchanged = customer_ids(warehouse)
     return Runs(
         warehouse,
         data_dir,

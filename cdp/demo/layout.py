@@ -164,6 +164,10 @@ SHOP_TYPES = {"price": "REAL", "total": "REAL", "unit_price": "REAL", "quantity"
 SHOP_PATH = Path("shop") / "shop.sqlite"
 
 
+# the sources of ingest/sources.yml the demo universe writes (a folder each)
+DEMO_SOURCES = tuple(sorted({pattern.split("/")[0] for pattern, _, _ in STREAMS.values()} | {SHOP_PATH.parts[0]}))
+
+
 def parquet_options() -> dict:
     """Fixed Parquet settings: same rows, same bytes."""
     return {"compression": "zstd", "write_statistics": True, "store_schema": False}

@@ -51,3 +51,32 @@ def test_a_run_whose_process_is_gone_is_marked_failed(tmp_path):
 
     assert instance.get_run_by_id("a" * 32).status == dg.DagsterRunStatus.FAILURE
     assert instance.get_run_by_id("b" * 32).status == dg.DagsterRunStatus.STARTED
+
+
+def run_cdp(*args: str, env_update: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, **(env_update or {})}
+    return subprocess.run([CDP, "run", *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_cdp_run_never_fills_a_mistyped_data_folder_with_demo_data(tmp_path):
+    mistyped = tmp_path / "dtaa"
+    result = run_cdp("--warehouse", str(tmp_path / "w" / "cdp.duckdb"), env_update={"CDP_DATA_DIR": str(mistyped)})
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {mistyped}: the data folder (--data-dir or CDP_DATA_DIR) does not exist; put your source files"
+        " there, or run the demo with `cdp run --demo`"
+    )
+    assert not mistyped.exists() and not (tmp_path / "w").exists()
+
+
+def test_cdp_run_on_an_empty_data_folder_is_one_line(tmp_path):
+    (tmp_path / "data").mkdir()
+    result = run_cdp("--data-dir", str(tmp_path / "data"), "--warehouse", str(tmp_path / "w" / "cdp.duckdb"))
+
+    assert result.returncode == 2
+    assert "the data folder (--data-dir or CDP_DATA_DIR) is empty" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert list((tmp_path / "data").iterdir()) == []

@@ -179,8 +179,8 @@ WEB_EVENTS = [
 
 def test_ingest_to_sync_executes_in_process_and_a_second_run_sends_nothing(fixture_defs, tmp_path, monkeypatch):
     """dlt asset -> dbt build -> segment -> file sync, for real, twice."""
-    from cdp.pipeline import report_from_events
     from dagster_project.instance import local_instance
+    from dagster_project.nightly import report_from_events
 
     web = tmp_path / "data" / "web"
     web.mkdir(parents=True)

@@ -1,13 +1,20 @@
 """`cdp run`: the nightly Dagster job, executed in-process on the embedded DuckDB default.
 
-    from cdp.pipeline import run_pipeline
-    report = run_pipeline(persons=300, data_dir=Path("data/demo"), warehouse=Path("warehouse/cdp.duckdb"))
+    from dagster_project.nightly import run_pipeline
+    report = run_pipeline(data_dir=Path("data/mine"), warehouse=Path("warehouse/cdp.duckdb"))
     report.success, report.customers, report.rows_sent
 
-It generates the demo universe when the data dir holds none, runs the same job the nightly
-schedule runs (ingest -> dbt build with identity resolution -> every declared sync) against
-the Dagster instance in $DAGSTER_HOME (default .dagster_home/, so `dagster dev` shows the
-run), and reads a summary back from the run's events and the warehouse.
+It runs the same job the nightly schedule runs (ingest -> dbt build with identity
+resolution -> every declared sync) against the Dagster instance in $DAGSTER_HOME (default
+.dagster_home/, so `dagster dev` shows the run), and reads a summary back from the run's
+events and the warehouse. The warehouse and the data folder go to the job as the
+`cdp_paths` resource's run config (and from there to dbt as `--vars`): nothing is pinned in
+the environment.
+
+The demo universe is generated only when the demo is what is configured (the demo sources
+are enabled in ingest/sources.yml) and the data folder is the default one or `demo=True` is
+asked for, and only into a folder that holds no files yet. Any other missing or empty data
+folder is a one-line error naming it: a mistyped CDP_DATA_DIR never fills up with demo data.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from cdp import settings
 from cdp.console import make_console
+from cdp.errors import CdpError
 
 DEFAULT_PERSONS = 5_000
 DEFAULT_SEED = 42
@@ -119,20 +127,20 @@ def run_pipeline(
     warehouse: Path | None = None,
     dagster_home: Path | None = None,
     console: Console | None = None,
+    demo: bool = False,
 ) -> PipelineReport:
-    """Generate the demo universe if needed, run the nightly job in-process, report on it."""
+    """Generate the demo universe if it is configured and missing, run the nightly job in-process, report on it."""
     console = console or make_console(stderr=True)
-    _pin_paths(data_dir, warehouse)
-    data_dir, warehouse = settings.data_dir(), settings.warehouse_path()
+    data_dir = Path(data_dir).expanduser().resolve() if data_dir else settings.data_dir()
+    warehouse = Path(warehouse).expanduser().resolve() if warehouse else settings.warehouse_path()
     started = time.perf_counter()
-    generated = ensure_universe(data_dir, persons, seed, console)
+    generated = ensure_source_data(data_dir, persons, seed, console, demo=demo)
     generate_seconds = time.perf_counter() - started
-    ids_before = customer_ids(warehouse)
 
     with console.status("parsing the dbt project ..."):
         from dagster_project.dbt_assets import cdp_project, prepare_manifest
 
-        prepare_manifest(cdp_project())  # parses when the project changed: a new segment gets its sync assets
+        prepare_manifest(cdp_project(), warehouse=warehouse)  # parses when the project changed
         from dagster_project.definitions import NIGHTLY_JOB, defs
         from dagster_project.instance import PID_TAG, local_instance
 
@@ -142,7 +150,8 @@ def run_pipeline(
     from dagster._core.utils import make_new_run_id
 
     run_id = make_new_run_id()
-    log_path = run_log_path(run_id)
+    log_path = run_log_path(warehouse, run_id)
+    paths = {"warehouse": str(warehouse), "data_dir": str(data_dir)}
     # dbt and dlt print their own logs; they go to the run log, the console keeps the progress bar.
     with StepProgress(console, total=len(job.graph.nodes)) as progress, output_to(log_path):
         instance.add_event_listener(run_id, progress.on_event)
@@ -151,24 +160,24 @@ def run_pipeline(
             run_id=run_id,
             raise_on_error=False,
             tags={PID_TAG: str(os.getpid())},
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            run_config={
+                "resources": {"cdp_paths": {"config": paths}},
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            },
         )
     report = report_from_events(instance, run_id, result.success)
     report.generated, report.log_path, report.data_dir, report.warehouse = generated, log_path, data_dir, warehouse
     if generated:
         report.seconds = {"generate": generate_seconds, **report.seconds}
     report.records, report.customers = resolution_counts(warehouse)
-    ids_after = customer_ids(warehouse)
-    report.customer_ids_changed = sum(
-        1 for record, customer in ids_after.items() if record in ids_before and ids_before[record] != customer
-    )
+    report.customer_ids_changed = customer_ids_changed(warehouse)
     report.segments = segment_sizes(warehouse, segment_relations())
     return report
 
 
-def run_log_path(run_id: str) -> Path:
+def run_log_path(warehouse: Path, run_id: str) -> Path:
     """<warehouse folder>/logs/run-<run id>.log: next to the data it describes."""
-    folder = settings.warehouse_path().parent / "logs"
+    folder = warehouse.parent / "logs"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"run-{run_id[:8]}.log"
 
@@ -185,24 +194,60 @@ def output_to(log_path: Path):
             dlt_logger.handlers = handlers
 
 
-def _pin_paths(data_dir: Path | None, warehouse: Path | None) -> None:
-    """Options win over the environment; dbt and the assets read the same variables."""
-    if data_dir:
-        os.environ["CDP_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
-    if warehouse:
-        os.environ["CDP_WAREHOUSE"] = str(Path(warehouse).expanduser().resolve())
-    settings.export_environment()
+def ensure_source_data(data_dir: Path, persons: int, seed: int, console: Console, *, demo: bool = False) -> bool:
+    """Write the demo universe when it is configured and the folder has no files yet; True if it did.
 
-
-def ensure_universe(data_dir: Path, persons: int, seed: int, console: Console) -> bool:
-    """Write the demo universe when the data dir has none (no manifest.json); True if it did."""
+    Otherwise a data folder that is missing or empty is a CdpError naming it (and the setting).
+    """
     if (data_dir / "manifest.json").exists():
         return False
-    from cdp.demo.universe import generate
+    has_files = data_dir.is_dir() and any(path.is_file() for path in data_dir.rglob("*"))
+    if has_files:
+        require_source_folders(data_dir)
+        return False  # the user's own files
+    if demo or (demo_configured() and data_dir == settings.DEFAULT_DATA_DIR.resolve()):
+        from cdp.demo.universe import generate
 
-    with console.status(f"generating a demo universe of {persons:,} persons into {data_dir} ..."):
-        generate(data_dir, persons=persons, seed=seed)
-    return True
+        with console.status(f"generating a demo universe of {persons:,} persons into {data_dir} ..."):
+            generate(data_dir, persons=persons, seed=seed)
+        return True
+    state = "is empty" if data_dir.is_dir() else "does not exist"
+    raise CdpError(
+        f"{data_dir}: the data folder (--data-dir or CDP_DATA_DIR) {state}; put your source files there,"
+        " or run the demo with `cdp run --demo`"
+    )
+
+
+def require_source_folders(data_dir: Path) -> None:
+    """A data folder that holds none of the file sources' folders is not this project's: say so in one line."""
+    from ingest.config import FilesSource, load_config
+    from ingest.files import location_of
+
+    config = load_config()
+    folders = {
+        name: Path(location_of(name, spec, data_dir))
+        for name, spec in config.enabled().items()
+        if isinstance(spec, FilesSource) and "://" not in location_of(name, spec, data_dir)
+    }
+    if folders and not any(folder.is_dir() for folder in folders.values()):
+        expected = ", ".join(
+            sorted(
+                str(folder.relative_to(data_dir)) if folder.is_relative_to(data_dir) else str(folder)
+                for folder in folders.values()
+            )
+        )
+        raise CdpError(
+            f"{data_dir}: the data folder holds none of the folders {config.path.name} reads ({expected});"
+            " a mistyped --data-dir or CDP_DATA_DIR?"
+        )
+
+
+def demo_configured() -> bool:
+    """True when ingest/sources.yml enables any of the demo universe's sources."""
+    from cdp.demo.layout import DEMO_SOURCES
+    from ingest.config import load_config
+
+    return bool(set(load_config().enabled()) & set(DEMO_SOURCES))
 
 
 class StepProgress:
@@ -303,6 +348,25 @@ def customer_ids(warehouse: Path) -> dict[tuple[str, str], str]:
         except duckdb.CatalogException:
             return {}
     return {(source, record): customer for source, record, customer in rows}
+
+
+def customer_ids_changed(warehouse: Path) -> int:
+    """Records whose customer id the last build changed: its id now differs from the one last logged.
+
+    `logged_customer_id` is each record's id as of the last run in identity_changelog, so
+    this counts what that changelog recorded for the run, in one query.
+    """
+    connection = _read_only(warehouse)
+    if connection is None:
+        return 0
+    with connection:
+        try:
+            return connection.execute(
+                "select count(*) from identity.record_customers"
+                " where logged_customer_id is not null and logged_customer_id <> customer_id"
+            ).fetchone()[0]
+        except duckdb.Error:
+            return 0
 
 
 def resolution_counts(warehouse: Path) -> tuple[int, int]:
