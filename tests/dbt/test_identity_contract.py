@@ -36,7 +36,6 @@ models:
 """
 
 
-
 @pytest.fixture
 def project_copy(tmp_path) -> Path:
     """dbt_project and seeds side by side, as in the repository, plus the new source."""
