@@ -631,7 +631,7 @@ def manifest_committed_while_the_rows_were_not(d: Delivery) -> int:
             job.write_bytes(b"not a parquet file")
     with contextlib.suppress(Exception):  # the data job fails; the manifest job has loaded
         pipeline.load()
-    pipeline.drop_pending_packages()
+    pipeline.abort_packages()
     d.ingest()
     assert d.scalar("SELECT count(DISTINCT id) FROM raw_src.t") == 216
     return 216
