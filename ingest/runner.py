@@ -26,7 +26,7 @@ import os
 from pathlib import Path
 
 import dlt
-from dlt.destinations.exceptions import DestinationConnectionError
+from dlt.destinations.exceptions import DatabaseUndefinedRelation, DestinationConnectionError
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from cdp import settings
@@ -106,7 +106,30 @@ def run_source(name: str, config: IngestConfig, warehouse: Path, data_dir: Path)
         row_counts = pipeline.last_trace.last_normalize_info.row_counts if info.loads_ids else {}
         for table in spec.tables:
             stats.table(table).loaded += row_counts.get(table, 0)
+    stats.error = nothing_loaded_yet(pipeline, stats)
     return stats
+
+
+def nothing_loaded_yet(pipeline: dlt.Pipeline, stats: SourceStats) -> str | None:
+    """The reason to stop here when a table's every row was quarantined and it holds no row at all.
+
+    Such a table does not exist for dbt, whose build would fail much later and much less
+    clearly; a table that already holds rows only gets this run's problems reported.
+    """
+    for table, counts in stats.tables.items():
+        if counts.loaded or not counts.quarantined or _has_rows(pipeline, table):
+            continue
+        reasons = [reason for (_, reason) in counts.problems]
+        return f"{table}: every row read ({counts.quarantined}) was quarantined, none loaded yet: {reasons[0]}"
+    return None
+
+
+def _has_rows(pipeline: dlt.Pipeline, table: str) -> bool:
+    with pipeline.sql_client() as client:
+        try:
+            return bool(client.execute_sql(f"SELECT 1 FROM {client.make_qualified_table_name(table)} LIMIT 1"))
+        except DatabaseUndefinedRelation:
+            return False
 
 
 def _first_line(error: BaseException) -> str:
