@@ -70,6 +70,7 @@ def run_ingest(
 
 
 def pipeline_for(name: str, warehouse: Path) -> dlt.Pipeline:
+    _enable_load_metadata_on_arrow()  # every cdp pipeline, also one driven step by step
     return dlt.pipeline(
         pipeline_name=f"cdp_{name}",
         destination=dlt.destinations.duckdb(str(warehouse)),

@@ -79,6 +79,15 @@ class Delivery:
         pq.write_table(table, buffer)
         return self.write(name, buffer.getvalue())
 
+    def pipeline_and_source(self):
+        """dlt's pipeline of `src` and its source as `cdp ingest` builds them, to stop a run part way."""
+        from ingest.runner import build_source, pipeline_for
+        from ingest.stats import SourceStats
+
+        self.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        pipeline = pipeline_for("src", self.warehouse)
+        return pipeline, build_source("src", self.config.sources["src"], self.root / "data", pipeline, SourceStats())
+
     def ingest(self, sources=("src",)):
         summary = run_ingest(list(sources), warehouse=self.warehouse, data_dir=self.root / "data", config=self.config)
         self.summaries.append(summary)
@@ -644,13 +653,9 @@ def merge_changed_export_is_merged_again(d: Delivery) -> int:
 @case
 def manifest_committed_while_the_rows_were_not(d: Delivery) -> int:
     """The data job fails, the _files job loads; the package is aborted by hand, as dlt suggests."""
-    from ingest.runner import build_source, pipeline_for
-    from ingest.stats import SourceStats
-
     d.jsonl("events_1.jsonl", events(range(216)))
-    pipeline = pipeline_for("src", d.warehouse)
-    d.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    pipeline.extract(build_source("src", d.config.sources["src"], d.root / "data", pipeline, SourceStats()))
+    pipeline, source = d.pipeline_and_source()
+    pipeline.extract(source)
     pipeline.normalize()
     (load_id,) = pipeline.list_normalized_load_packages()
     jobs = Path(pipeline.working_dir) / "load" / "normalized" / load_id / "new_jobs"
@@ -667,14 +672,11 @@ def manifest_committed_while_the_rows_were_not(d: Delivery) -> int:
 
 @case
 def crash_in_the_middle_of_a_re_read(d: Delivery) -> int:
-    from ingest.runner import build_source, pipeline_for
-    from ingest.stats import SourceStats
-
     d.jsonl("events.jsonl", events(range(5)))
     d.ingest()
     d.jsonl("events.jsonl", events(range(10, 13)))
-    pipeline = pipeline_for("src", d.warehouse)
-    pipeline.extract(build_source("src", d.config.sources["src"], d.root / "data", pipeline, SourceStats()))
+    pipeline, source = d.pipeline_and_source()
+    pipeline.extract(source)
     pipeline.normalize()  # killed here: the re-read is a package that never loaded
     d.ingest()
     assert loaded_ids(d) == ["e10", "e11", "e12"]
@@ -684,14 +686,11 @@ def crash_in_the_middle_of_a_re_read(d: Delivery) -> int:
 
 @case
 def crash_after_a_re_read_loaded_before_the_old_rows_went(d: Delivery) -> int:
-    from ingest.runner import build_source, pipeline_for
-    from ingest.stats import SourceStats
-
     d.jsonl("events.jsonl", events(range(5)))
     d.ingest()
     d.jsonl("events.jsonl", events(range(10, 13)))
-    pipeline = pipeline_for("src", d.warehouse)
-    pipeline.run(build_source("src", d.config.sources["src"], d.root / "data", pipeline, SourceStats()))
+    pipeline, source = d.pipeline_and_source()
+    pipeline.run(source)
     # killed here, before the clean-up of the rows of the old version
     d.ingest()
     assert loaded_ids(d) == ["e10", "e11", "e12"]
