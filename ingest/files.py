@@ -273,6 +273,7 @@ class _Skipped:
     action: str  # unchanged (only touched), duplicate (the same content under another name)
     content_hash: str
     problem: str | None = None
+    read_from_byte: int = 0  # nothing read
 
 
 def _batches(files: list[SourceFile]):
@@ -306,7 +307,7 @@ def _manifest_rows(entries, table: str, result=None) -> pa.Table:
                 "size_bytes": entry.file.size,
                 "modified_at": entry.file.modified_at,
                 "content_hash": entry.content_hash,
-                "read_from_byte": getattr(entry, "read_from_byte", 0),
+                "read_from_byte": entry.read_from_byte,
                 "rows_in": counts.rows_in if counts else 0,
                 "rows_loaded": counts.loaded if counts else 0,
                 "rows_quarantined": counts.quarantined if counts else 0,

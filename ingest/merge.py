@@ -19,7 +19,7 @@ import pyarrow.compute
 
 from ingest.config import FileTable
 from ingest.loaded import newest_versions
-from ingest.readers import BatchRead, quarantine_table
+from ingest.readers import BatchRead, _ident, quarantine_table
 
 
 def keep_newest(con, result: BatchRead, pipeline, table: str, spec: FileTable) -> BatchRead:
@@ -32,14 +32,14 @@ def keep_newest(con, result: BatchRead, pipeline, table: str, spec: FileTable) -
         return result
     con.register("_merge_incoming", good)
     con.register("_merge_loaded", loaded)
-    keys = " AND ".join(f'g."{key}" = l."{key}"' for key in spec.primary_key)
+    keys = " AND ".join(f"g.{_ident(key)} = l.{_ident(key)}" for key in spec.primary_key)
     stale = con.execute(
         f"""SELECT g._dlt_id, g._source_file AS source_file, g._source_row AS source_row,
                    'older than the version already loaded: {sort} '
-                     || coalesce(g."{sort}"::VARCHAR, 'missing') || ' < ' || l._loaded_version::VARCHAR AS reason,
+                     || coalesce(g.{_ident(sort)}::VARCHAR, 'missing') || ' < ' || l._loaded_version::VARCHAR AS reason,
                    to_json(g)::VARCHAR AS raw_record
             FROM _merge_incoming AS g JOIN _merge_loaded AS l ON {keys}
-            WHERE l._loaded_version IS NOT NULL AND (g."{sort}" IS NULL OR g."{sort}" < l._loaded_version)"""
+            WHERE l._loaded_version IS NOT NULL AND (g.{_ident(sort)} IS NULL OR g.{_ident(sort)} < l._loaded_version)"""
     ).to_arrow_table()
     con.unregister("_merge_incoming")
     con.unregister("_merge_loaded")

@@ -487,18 +487,18 @@ def _read_csv_group(batch: _Batch, files: list[FileBytes]):
     name_of = dict(zip(paths, (file.name for file in files), strict=True))
     good_per_path = dict(con.execute(f"SELECT _path, count(*) FROM {rel} GROUP BY _path").fetchall())
     by_path = dict(zip(paths, files, strict=True))
+    layouts = {path: _CsvLayout.of(file.data) for path, file in by_path.items()}
     rejected: dict[str, list[int]] = {}
     quarantined = []
     for path, record_start, column, reason, raw in errors:
         file = by_path[path]
-        line = _line_at(file.data, record_start) + file.line_offset
+        line = int(layouts[path].lines_of([record_start])[0]) + file.line_offset
         rejected.setdefault(file.name, []).append(record_start)
         quarantined.append(_quarantine_row(file.name, line, column, reason, raw.rstrip("\r\n")))
     line_numbers = []
     for path, file in by_path.items():
         good_rows = good_per_path.get(path, 0)
-        records = _record_starts(file.data)[1:]  # the first record is the header
-        good_lines = _good_record_lines(file.data, records, rejected.get(file.name, [])) + file.line_offset
+        good_lines = layouts[path].good_record_lines(rejected.get(file.name, [])) + file.line_offset
         if len(good_lines) != good_rows:
             log.warning("%s: records do not match lines; _source_row is the record number", file.name)
             good_lines = np.arange(1, good_rows + 1)
@@ -544,29 +544,38 @@ def _read_csv_into(con, rel: str, paths: list[str], spec: FileTable, *, strict: 
     ).fetchall()
 
 
-def _record_starts(data: bytes) -> np.ndarray:
-    """Byte offsets where CSV records start: after each line break outside quotes, blank lines skipped."""
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(buffer == 10)
-    quotes = np.flatnonzero(buffer == 34)
-    outside = np.searchsorted(quotes, newlines) % 2 == 0  # an even number of quotes before it
-    start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
-    starts = np.concatenate([[start], newlines[outside] + 1])
-    starts = starts[starts < len(buffer)]
-    first = buffer[starts]
-    second = buffer[np.minimum(starts + 1, len(buffer) - 1)]
-    blank = (first == 10) | ((first == 13) & (second == 10))
-    return starts[~blank]
+@dataclass(frozen=True)
+class _CsvLayout:
+    """A CSV file's line breaks and record starts, found once with numpy, to number its rows by line."""
 
+    newlines: np.ndarray  # byte offsets of every line break
+    records: np.ndarray  # byte offsets where data records start (after the header; blank lines skipped)
 
-def _good_record_lines(data: bytes, records: np.ndarray, rejected_starts: list[int]) -> np.ndarray:
-    """Line numbers of the records DuckDB did not reject (a rejected start falls inside its record)."""
-    keep = np.ones(len(records), dtype=bool)
-    if rejected_starts and len(records):
-        inside = np.searchsorted(records, np.asarray(rejected_starts), side="right") - 1
-        keep[inside[inside >= 0]] = False
-    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    return (np.searchsorted(newlines, records[keep]) + 1).astype(np.int64)
+    @classmethod
+    def of(cls, data: bytes) -> _CsvLayout:
+        buffer = np.frombuffer(data, dtype=np.uint8)
+        newlines = np.flatnonzero(buffer == 10)
+        quotes = np.flatnonzero(buffer == 34)
+        outside = np.searchsorted(quotes, newlines) % 2 == 0  # an even number of quotes before it ends a record
+        start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+        starts = np.concatenate([[start], newlines[outside] + 1])
+        starts = starts[starts < len(buffer)]
+        first = buffer[starts]
+        second = buffer[np.minimum(starts + 1, len(buffer) - 1)]
+        blank = (first == 10) | ((first == 13) & (second == 10))
+        return cls(newlines=newlines, records=starts[~blank][1:])  # the first record is the header
+
+    def lines_of(self, positions) -> np.ndarray:
+        """1-based line numbers of byte offsets."""
+        return (np.searchsorted(self.newlines, np.asarray(positions)) + 1).astype(np.int64)
+
+    def good_record_lines(self, rejected_starts: list[int]) -> np.ndarray:
+        """Line numbers of the records DuckDB did not reject (a rejected start falls inside its record)."""
+        keep = np.ones(len(self.records), dtype=bool)
+        if rejected_starts and len(self.records):
+            inside = np.searchsorted(self.records, np.asarray(rejected_starts), side="right") - 1
+            keep[inside[inside >= 0]] = False
+        return self.lines_of(self.records[keep])
 
 
 def _line_at(data: bytes, position: int) -> int:
