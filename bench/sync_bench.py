@@ -7,10 +7,10 @@
    checked for email marketing). Timed: the first diff (every row is an add), then, after
    the state records every row as acknowledged and 5% of rows change, 1% leave and 1% join,
    the second diff; and, once that is acknowledged too, a diff with no change.
-2. Rate: a local server in its own process, answering after --latency seconds, that enforces a token-bucket limit (R requests per second, burst R,
+2. Rate: a local server in its own process, answering after --latency seconds, that enforces a sliding-window limit (R requests in any second,
    429 when exceeded) receives webhook batches for about S seconds; we report requests per
    second achieved while sending (first to last request, T) and their share of what the
-   limit allows over that time (R*T + the burst R).
+   limit allows over that time (R*T + R).
 
 Figures go to bench/results/sync.json and bench/results/sync.md.
 """
@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 
 from cdp.activate import run_sync
-from cdp.activate.delivery import DeliveryPolicy, RateLimit, TokenBucket
+from cdp.activate.delivery import DeliveryPolicy, RateLimit, SlidingWindow
 from cdp.activate.diff import compute_plan
 from cdp.activate.specs import SyncSpec
 from cdp.activate.state import ensure_schema
@@ -41,6 +41,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SPEC = SyncSpec(
     name="bench",
     destination="webhook",
+    purpose="service",
     mode="mirror",
     identifiers={"email": "email", "phone": "phone"},
     fields={"first_name": "first_name", "product_name": "product_name", "added_at": "added_at"},
@@ -125,11 +126,12 @@ def bench_diff(rows: int) -> dict:
 
 
 class RateLimitedReceiver:
-    """Accepts webhook batches; enforces R requests/s (token bucket, burst R) with 429."""
+    """Accepts webhook batches; enforces R requests in any second (sliding window) with 429."""
 
     def __init__(self, rate: float, latency_s: float) -> None:
         self.latency_s = latency_s
-        self.bucket = TokenBucket(RateLimit(rate, 1))
+        self.window = SlidingWindow(RateLimit(int(rate), 1))
+        self.window.window = 1.0  # the server enforces the exact limit; only the client keeps a margin
         self.accepted = 0
         self.refused = 0
         self.first = self.last = 0.0  # when the first and the last request arrived
@@ -144,9 +146,10 @@ class RateLimitedReceiver:
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver.bucket.lock:
-                    allowed = receiver.bucket._wait_needed() == 0
                 with receiver.lock:
+                    allowed = receiver.window.wait_needed(time.monotonic()) == 0
+                    if allowed:
+                        receiver.window.record(time.monotonic())
                     now = time.time()
                     receiver.first = receiver.first or now
                     receiver.last = now
@@ -197,7 +200,7 @@ def bench_rate(rate: float, seconds: float, latency_s: float, concurrency: int, 
     stats = stats_queue.get(timeout=60)
     server.join(timeout=30)
     # Over the sending phase (first to last request) the limit allows `rate` per second
-    # plus the initial burst of the bucket.
+    # plus the first window's worth.
     sending_s = stats["last"] - stats["first"]
     allowed = rate * sending_s + rate
     return {

@@ -155,11 +155,18 @@ def sync_exposures_yaml(segments_dir: Path, file_name: str) -> str:
             "type": "application",
             "description": (
                 f"Sync {sync['name']}: `cdp sync` sends segment {model} to the {sync['destination']} "
-                f"destination in {sync['mode']} mode (declared in {path.name}, meta.syncs)."
+                f"destination in {sync['mode']} mode for its purpose {sync.get('purpose', '(none declared)')} "
+                f"(declared in {path.name}, meta.syncs)."
             ),
             "depends_on": [f"ref('{model}')"],
             "owner": dict(SYNC_OWNER),
-            "config": {"meta": {"destination": sync["destination"], "mode": sync["mode"]}},
+            "config": {
+                "meta": {
+                    "destination": sync["destination"],
+                    "mode": sync["mode"],
+                    **({"purpose": sync["purpose"]} if sync.get("purpose") else {}),
+                }
+            },
         }
         for model, path, sync in declared_syncs(segments_dir, skip=(file_name,))
     ]

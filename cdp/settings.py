@@ -10,6 +10,10 @@ CDP_EXPORT_DIR            exports/ beside the warehouse   where the file destina
 CDP_WEBHOOK_URL           unset                           the webhook destination's URL
 CDP_WEBHOOK_SECRET        unset                           the webhook destination's signing secret
 CDP_ALERT_WEBHOOK_URL     unset                           failed Dagster steps are posted here
+CDP_SYNC_LOG_RETENTION_DAYS 30                            days reverse_etl.sync_log keeps its rows
+CDP_SYNC_LOG_RECORDS      full                            full: the log keeps each payload sent; hashes: only its SHA-256
+CDP_MAX_REMOVAL_SHARE     0.2                             a sync removing more of its members in one run stops
+CDP_CONFIRM_REMOVALS      unset                           1: this run's syncs may remove more than that share
 
 Defaults are resolved against the repository root (PROJECT_ROOT), so every command, and a
 bare `dbt build` in dbt_project/, finds the same warehouse whatever the working directory.
@@ -43,6 +47,9 @@ DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "cdp.duckdb"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "demo"
 DEFAULT_DBT_THREADS = 2
 DEFAULT_TIMEZONE = "UTC"
+DEFAULT_SYNC_LOG_RETENTION_DAYS = 30
+DEFAULT_MAX_REMOVAL_SHARE = 0.2
+SYNC_LOG_RECORDS = ("full", "hashes")
 
 # The build runs two DuckDB instances at once (dbt's warehouse connection and the identity
 # step's private one); each defaults to 80% of RAM, so together they could ask for more
@@ -124,6 +131,37 @@ def check_url(value: Any) -> str:
     return url
 
 
+def check_days(value: Any) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise SettingError(f"'{value}' is not a whole number of days, 1 or more")
+    return int(text)
+
+
+def check_share(value: Any) -> float:
+    try:
+        share = float(str(value).strip().rstrip("%")) / (100 if str(value).strip().endswith("%") else 1)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise SettingError(f"'{value}' is not a share between 0 and 1 (such as 0.2 or 20%)")
+    return share
+
+
+def check_log_records(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in SYNC_LOG_RECORDS:
+        raise SettingError(f"'{value}' is not one of {', '.join(SYNC_LOG_RECORDS)}")
+    return text
+
+
+def check_flag(value: Any) -> bool:
+    text = str(value).strip().lower()
+    if text not in ("1", "true", "yes", "0", "false", "no"):
+        raise SettingError(f"'{value}' is not 1 or 0 (true or false)")
+    return text in ("1", "true", "yes")
+
+
 def checked(check: Callable[[Any], Any]) -> BeforeValidator:
     return BeforeValidator(check)
 
@@ -148,6 +186,14 @@ class Settings(BaseModel):
     alert_webhook_url: Annotated[str | None, checked(lambda v: v and check_url(v))] = Field(
         None, alias="CDP_ALERT_WEBHOOK_URL"
     )
+    sync_log_retention_days: Annotated[int, checked(check_days)] = Field(
+        DEFAULT_SYNC_LOG_RETENTION_DAYS, alias="CDP_SYNC_LOG_RETENTION_DAYS"
+    )
+    sync_log_records: Annotated[str, checked(check_log_records)] = Field("full", alias="CDP_SYNC_LOG_RECORDS")
+    max_removal_share: Annotated[float, checked(check_share)] = Field(
+        DEFAULT_MAX_REMOVAL_SHARE, alias="CDP_MAX_REMOVAL_SHARE"
+    )
+    confirm_removals: Annotated[bool, checked(check_flag)] = Field(False, alias="CDP_CONFIRM_REMOVALS")
 
     @classmethod
     def variables(cls) -> list[str]:
@@ -212,6 +258,23 @@ def duckdb_memory_limit() -> str:
 def schedule_timezone() -> str:
     """The nightly schedule's time zone, an IANA name."""
     return one("CDP_SCHEDULE_TIMEZONE", check_timezone, DEFAULT_TIMEZONE)
+
+
+def sync_log_retention_days() -> int:
+    return one("CDP_SYNC_LOG_RETENTION_DAYS", check_days, DEFAULT_SYNC_LOG_RETENTION_DAYS)
+
+
+def sync_log_records() -> str:
+    """full: sync_log keeps each payload sent; hashes: only a SHA-256 of it (no PII at rest)."""
+    return one("CDP_SYNC_LOG_RECORDS", check_log_records, "full")
+
+
+def max_removal_share() -> float:
+    return one("CDP_MAX_REMOVAL_SHARE", check_share, DEFAULT_MAX_REMOVAL_SHARE)
+
+
+def confirm_removals() -> bool:
+    return one("CDP_CONFIRM_REMOVALS", check_flag, False)
 
 
 def export_environment() -> None:

@@ -114,6 +114,15 @@ COMPONENTS: dict[str, Component] = {
                     "sync_runs counts the rows skipped for having no identifier the destination matches on",
                     "alter table reverse_etl.sync_runs add column if not exists skipped_identifier bigint",
                 ),
+                Migration(
+                    4,
+                    "sync_runs counts withdrawals and rows the destination could not confirm",
+                    """
+                    alter table reverse_etl.sync_runs add column if not exists withdrawn bigint;
+                    alter table reverse_etl.sync_runs add column if not exists unconfirmed bigint;
+                    alter table reverse_etl.sync_runs add column if not exists invalid_entries bigint;
+                    """,
+                ),
             ),
         ),
         Component(

@@ -33,6 +33,7 @@ LATEST = {name: component.latest for name, component in warehouse_schema.COMPONE
 SPEC = dict(
     name="upgrade_sync",
     destination="file",
+    purpose="service",
     mode="mirror",
     primary_key="customer_id",
     identifiers={"email": "email"},

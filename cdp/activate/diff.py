@@ -7,8 +7,11 @@ gives each row its operation:
 - add: in the segment, not in the destination (new, came back, or never acknowledged);
 - update: in the destination with another checksum than last acknowledged (or a full
   resync, or membership older than the destination's time to live);
-- remove / clear: in the destination but no longer in the segment (or consent withdrawn),
-  per the sync's on_leave; never on a full resync;
+- withdraw: in the destination, and the person's consent for the sync's purpose is gone
+  (false, unsubscribed, or no longer stated), whether or not they are still in the
+  segment: the destination's own opt-out, whatever on_leave says, also on a full resync;
+- remove / clear: in the destination but no longer in the segment, per the sync's
+  on_leave; never on a full resync;
 - retire: the old identifiers of an update that changed them, removed first where the
   destination's members are their identifiers (audiences, Mailchimp).
 
@@ -29,12 +32,15 @@ CURRENT_TABLE = "_sync_current"
 NOW_UTC = "(now() at time zone 'UTC')"
 
 CONSENT_SQL = {
-    None: "true",
+    None: "true",  # a `service` sync: no marketing consent needed
     "email_marketing": "coalesce(consent.consent_email_marketing, false) and not coalesce(consent.email_unsubscribed, false)",
     "ads": "coalesce(consent.consent_ads, false)",
 }
 LEAVE_OPERATION = {"remove": "remove", "clear_fields": "clear"}
-OPERATION_ORDER = "case operation when 'retire' then 0 when 'remove' then 0 when 'clear' then 1 else 2 end"
+OPERATION_ORDER = (
+    "case operation when 'withdraw' then 0 when 'retire' then 1 when 'remove' then 1 when 'clear' then 2 else 3 end"
+)
+PLAN_OPERATIONS = ("add", "update", "remove", "clear", "withdraw")
 
 
 @dataclass
@@ -103,12 +109,8 @@ def compute_plan(
     )
     record = f"json_object('identifiers', {_json_object(spec.identifiers)}, 'fields', {_json_object(spec.fields)})"
     leave = LEAVE_OPERATION.get(spec.on_leave or "")
-    leave_case = (
-        f"when current.primary_key is null and state.in_destination then '{leave}'" if leave and not full_resync else ""
-    )
-    expired = (
-        f"or state.last_sent_at < {NOW_UTC} - interval '{int(membership_ttl_days)} days'" if membership_ttl_days else ""
-    )
+    leave_case = f"when not in_segment and in_destination then '{leave}'" if leave and not full_resync else ""
+    expired = f"or last_sent_at < {NOW_UTC} - interval '{int(membership_ttl_days)} days'" if membership_ttl_days else ""
     try:
         # One pass over the segment: map, check consent, checksum.
         con.execute(
@@ -131,25 +133,44 @@ def compute_plan(
         f"""
         create or replace temp table {PLAN_TABLE} as
         with current as (
-            select primary_key, record, checksum from {CURRENT_TABLE} where consented
+            select primary_key, consented, record, checksum from {CURRENT_TABLE}
         ),
         state as (
             select * from reverse_etl.sync_state where sync_name = $sync_name
         ),
-        planned as (
+        withdrawn as (
+            {_withdrawn_outside_segment(spec, consent_purpose)}
+        ),
+        joined as (
             select
                 coalesce(current.primary_key, state.primary_key) as primary_key,
-                case
-                    when current.primary_key is not null and not coalesce(state.in_destination, false) then 'add'
-                    when current.primary_key is not null
-                        and ($full_resync or state.checksum is distinct from current.checksum {expired}) then 'update'
-                    {leave_case}
-                end as operation,
-                coalesce(current.record, state.record::varchar) as record,
+                coalesce(current.consented, false) as consented,
+                current.primary_key is not null as in_segment,
+                coalesce(state.in_destination, false) as in_destination,
+                current.record,
                 current.checksum,
-                state.record::varchar as previous_record
+                state.checksum as state_checksum,
+                state.last_sent_at,
+                state.record::varchar as previous_record,
+                withdrawn.primary_key is not null as withdrawn_outside
             from current
             full outer join state on current.primary_key = state.primary_key
+            left join withdrawn on withdrawn.primary_key = state.primary_key and current.primary_key is null
+        ),
+        planned as (
+            select
+                primary_key,
+                case
+                    when consented and not in_destination then 'add'
+                    when consented
+                        and ($full_resync or state_checksum is distinct from checksum {expired}) then 'update'
+                    when in_destination and (in_segment and not consented or withdrawn_outside) then 'withdraw'
+                    {leave_case}
+                end as operation,
+                case when consented then record else previous_record end as record,
+                case when consented then checksum end as checksum,
+                previous_record
+            from joined
         ),
         operations as (
             select primary_key, operation, record, checksum from planned where operation is not null
@@ -170,9 +191,23 @@ def compute_plan(
     ).fetchone()
     con.execute(f"drop table {CURRENT_TABLE}")
     return Plan(
-        counts={op: counts.get(op, 0) for op in ("add", "update", "remove", "clear")},
+        counts={op: counts.get(op, 0) for op in PLAN_OPERATIONS},
         skipped_consent=skipped,
         total=total,
+    )
+
+
+def _withdrawn_outside_segment(spec: SyncSpec, consent_purpose: str | None) -> str:
+    """Customers whose consent is gone, for members who also left the segment.
+
+    Looked up by customer id, so only where the sync's key is the customer id; a member
+    whose customer no longer exists (merged into another) is not a withdrawal: it left.
+    """
+    if consent_purpose is None or spec.primary_key != "customer_id":
+        return "select null::varchar as primary_key where false"
+    return (
+        "select cast(consent.customer_id as varchar) as primary_key from marts.customer_360 as consent"
+        f" where not coalesce({CONSENT_SQL[consent_purpose]}, false)"
     )
 
 

@@ -28,7 +28,8 @@ from typing import Any
 
 import duckdb
 
-from cdp.activate import diff, state
+from cdp import settings
+from cdp.activate import diff, erasure, state
 from cdp.activate.delivery import BatchRejected, DeliveryFailed, DeliveryPolicy, batched
 from cdp.activate.destinations import destination_class
 from cdp.activate.destinations.base import Destination, RunContext, SyncRow
@@ -38,8 +39,17 @@ from cdp.identifiers import IdentifierError, MissingIdentifier
 log = logging.getLogger(__name__)
 
 # Which plan operations travel together, and the operation the destination is asked to do.
-OPERATION_GROUPS = ((("retire", "remove"), "remove"), (("clear",), "clear"), (("add", "update"), "upsert"))
-ALL_OPERATIONS = ("retire", "remove", "clear", "add", "update")
+# Withdrawals go first: an opt-out must not wait behind the adds of the same run.
+OPERATION_GROUPS = (
+    (("withdraw",), "withdraw"),
+    (("retire", "remove"), "remove"),
+    (("clear",), "clear"),
+    (("add", "update"), "upsert"),
+)
+ALL_OPERATIONS = ("withdraw", "retire", "remove", "clear", "add", "update")
+REMOVING_OPERATIONS = ("remove", "clear", "withdraw")
+# The mass-removal guard leaves small changes alone: 3 of 10 members leaving is a normal night.
+MIN_GUARDED_REMOVALS = 10
 
 
 @dataclass
@@ -50,14 +60,17 @@ class SyncResult:
     destination: str
     model: str
     run_id: str
-    status: str = "success"  # success | partial | failed | skipped | dry_run
+    status: str = "success"  # success | partial | failed | blocked | skipped | dry_run
     message: str = ""
     dry_run: bool = False
     full_resync: bool = False
     added: int = 0
     updated: int = 0
     removed: int = 0
+    withdrawn: int = 0  # sent the destination's opt-out: consent withdrawn
     failed: int = 0
+    unconfirmed: int = 0  # taken in a batch the destination said held invalid rows
+    invalid_entries: int = 0  # how many invalid rows it counted in those batches
     skipped_consent: int = 0
     skipped_identifier: int = 0  # none of the identifiers the destination matches on
     requests: int = 0
@@ -66,8 +79,12 @@ class SyncResult:
     sample: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def count(self, outcome: state.Outcome) -> None:
-        if outcome.error is not None:
+        if outcome.status == "failed":
             self.failed += 1
+        elif outcome.status == "unconfirmed":
+            self.unconfirmed += 1
+        elif outcome.operation == "withdraw":
+            self.withdrawn += 1
         elif outcome.operation == "add":
             self.added += 1
         elif outcome.operation == "update":
@@ -93,19 +110,17 @@ def run_sync(
     full_resync: bool = False,
     env: Mapping[str, str] | None = None,
     policy: DeliveryPolicy | None = None,
+    confirm_removals: bool | None = None,
 ) -> SyncResult:
-    """Run one sync against the warehouse. Secrets come from `env` (default: os.environ)."""
+    """Run one sync against the warehouse. Secrets come from `env` (default: os.environ).
+
+    `confirm_removals` lets this run remove more than the mass-removal guard's share of
+    the members (default: the CDP_CONFIRM_REMOVALS setting).
+    """
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    run_id = uuid.uuid4().hex
-    context = RunContext(
-        run_id=run_id,
-        started_at=started.strftime("%Y%m%dT%H%M%SZ"),
-        warehouse_path=Path(warehouse_path),
-        env=os.environ if env is None else env,
-        policy=policy or DeliveryPolicy(),
-    )
-    destination = destination_class(spec.destination)(spec, context)
+    destination = make_destination(spec, warehouse_path, env=env, policy=policy, started=started)
+    run_id = destination.context.run_id
     result = SyncResult(
         sync_name=spec.name,
         destination=spec.destination,
@@ -117,31 +132,63 @@ def run_sync(
     with duckdb.connect(str(warehouse_path)) as con:
         state.ensure_schema(con)
         state.fold_outcomes(con, spec.name)  # what a killed run had acknowledged
+        confirmed = settings.confirm_removals() if confirm_removals is None else confirm_removals
         try:
-            _run(con, spec, destination, result, dry_run=dry_run, full_resync=full_resync)
+            if not dry_run:
+                erasure.process_pending(con, destination)  # the right to be forgotten first
+            _run(con, spec, destination, result, dry_run=dry_run, full_resync=full_resync, confirmed=confirmed)
         except Exception as error:  # recorded in the run history, then raised to the caller
             result.status, result.message = "failed", f"{type(error).__name__}: {error}"
             raise
         finally:
             state.fold_outcomes(con, spec.name)
+            state.prune_log(
+                con,
+                spec.name,
+                retention_days=settings.sync_log_retention_days(),
+                records=settings.sync_log_records(),
+            )
             result.duration_s = time.perf_counter() - clock
             result.requests = destination.requests_sent
+            result.invalid_entries = destination.invalid_entries
             _record_run(con, spec, result, started)
     log.info(
-        "sync %s -> %s: %s (added %d, updated %d, removed %d, failed %d, skipped for consent %d, "
-        "without identifier %d) %s",
+        "sync %s -> %s: %s (added %d, updated %d, removed %d, withdrawn %d, failed %d, unconfirmed %d, "
+        "skipped for consent %d, without identifier %d) %s",
         spec.name,
         spec.destination,
         result.status,
         result.added,
         result.updated,
         result.removed,
+        result.withdrawn,
         result.failed,
+        result.unconfirmed,
         result.skipped_consent,
         result.skipped_identifier,
         result.message,
     )
     return result
+
+
+def make_destination(
+    spec: SyncSpec,
+    warehouse_path: str | Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    policy: DeliveryPolicy | None = None,
+    started: datetime | None = None,
+) -> Destination:
+    """The destination of `spec` for one run (secrets from `env`, default os.environ)."""
+    started = started or datetime.now(UTC)
+    context = RunContext(
+        run_id=uuid.uuid4().hex,
+        started_at=started.strftime("%Y%m%dT%H%M%SZ"),
+        warehouse_path=Path(warehouse_path),
+        env=os.environ if env is None else env,
+        policy=policy or DeliveryPolicy(),
+    )
+    return destination_class(spec.destination)(spec, context)
 
 
 def _run(
@@ -152,6 +199,7 @@ def _run(
     *,
     dry_run: bool,
     full_resync: bool,
+    confirmed: bool,
 ) -> None:
     unsupported = destination.unsupported_reason()
     if unsupported:
@@ -167,21 +215,59 @@ def _run(
     )
     result.planned, result.skipped_consent = plan.counts, plan.skipped_consent
     missing = destination.missing_settings()
+    blocked = None if confirmed else _mass_removal(con, spec, plan)
     if dry_run:
         result.status = "dry_run"
         result.sample = diff.plan_sample(con)
-        result.message = f"not configured: {', '.join(missing)}" if missing else ""
+        result.message = "; ".join(
+            filter(
+                None, [f"not configured: {', '.join(missing)}" if missing else "", blocked and f"would stop: {blocked}"]
+            )
+        )
         return
     if missing:
         result.status, result.message = "skipped", f"not configured: {', '.join(missing)}"
+        return
+    if blocked:
+        result.status, result.message = "blocked", blocked
         return
     destination.open()
     try:
         _deliver(con, spec, destination, result)
     finally:
         destination.close()
-    if result.status == "success" and result.failed:
+    if result.status == "success" and (result.failed or result.unconfirmed):
         result.status = "partial"
+    if result.unconfirmed:
+        note = (
+            f"{result.unconfirmed} rows unconfirmed: the destination counted {destination.invalid_entries}"
+            " invalid entries in their batches without naming them"
+        )
+        result.message = "; ".join(filter(None, [result.message, note]))
+
+
+def _mass_removal(con: duckdb.DuckDBPyConnection, spec: SyncSpec, plan: diff.Plan) -> str | None:
+    """Why the plan removes too many members at once, or None.
+
+    A source that failed or was switched off empties segments and consent overnight; sending
+    that would unsubscribe or drop most of an audience, which cannot be undone. So a run
+    that would remove (or clear, or withdraw) more than the share stops, sends nothing and
+    says why, until it is confirmed (`--confirm-removals` / CDP_CONFIRM_REMOVALS=1).
+    """
+    removals = sum(plan.counts.get(operation, 0) for operation in REMOVING_OPERATIONS)
+    if removals < MIN_GUARDED_REMOVALS:
+        return None
+    members = con.execute(
+        "select count(*) from reverse_etl.sync_state where sync_name = ? and in_destination", [spec.name]
+    ).fetchone()[0]
+    share = settings.max_removal_share() if spec.max_removal_share is None else spec.max_removal_share
+    if members == 0 or removals <= share * members:
+        return None
+    return (
+        f"would remove {removals} of its {members} members ({removals / members:.0%}, more than {share:.0%}); "
+        "nothing was sent. If a source failed or was switched off, fix it and run again; if the removals "
+        "are meant, rerun with --confirm-removals (or CDP_CONFIRM_REMOVALS=1)"
+    )
 
 
 def _pending_rows(con: duckdb.DuckDBPyConnection, operations: tuple[str, ...]) -> Iterator[_Pending]:
@@ -199,7 +285,10 @@ def _deliver(con: duckdb.DuckDBPyConnection, spec: SyncSpec, destination: Destin
         rejected: list[state.Outcome] = []
         prepared = _prepared(con, destination, operations, rejected, result)
         batches = batched(
-            prepared, destination.batch_size, destination.max_payload_bytes, lambda pair: destination.item_size(pair[1])
+            prepared,
+            destination.batch_size_for(destination_operation),
+            destination.max_payload_bytes,
+            lambda pair: destination.item_size(pair[1]),
         )
         _send_batches(con, spec, destination, destination_operation, batches, result, rejected)
         _commit(con, spec, result, rejected)
@@ -309,7 +398,10 @@ def _record_run(con: duckdb.DuckDBPyConnection, spec: SyncSpec, result: SyncResu
         "added": planned.get("add", 0) if result.dry_run else result.added,
         "updated": planned.get("update", 0) if result.dry_run else result.updated,
         "removed": removed,
+        "withdrawn": planned.get("withdraw", 0) if result.dry_run else result.withdrawn,
         "failed": result.failed,
+        "unconfirmed": result.unconfirmed,
+        "invalid_entries": result.invalid_entries,
         "skipped_consent": result.skipped_consent,
         "skipped_identifier": result.skipped_identifier,
         "requests": result.requests,

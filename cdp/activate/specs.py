@@ -14,11 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cdp.activate.destinations import available
+from cdp.activate.destinations import available, destination_class
 from cdp.errors import CdpError
 
 Mode = Literal["upsert", "mirror", "add_remove"]
 OnLeave = Literal["remove", "ignore", "clear_fields"]
+Purpose = Literal["email_marketing", "ads", "service"]
 
 
 class SyncSpec(BaseModel):
@@ -33,6 +34,12 @@ class SyncSpec(BaseModel):
     identifiers: dict[str, str] = Field(default_factory=dict)
     fields: dict[str, str] = Field(default_factory=dict)
     on_leave: OnLeave | None = None
+    # The consent its people gave; required, checked against the destination when the
+    # manifest is read (a pydantic default of None so the error can say what to declare).
+    purpose: Purpose | None = None
+    # Removals (left the segment, consent withdrawn) above this share of the members in
+    # the destination stop the run until confirmed; None = the CDP_MAX_REMOVAL_SHARE setting.
+    max_removal_share: float | None = Field(default=None, ge=0, le=1)
     config: dict[str, Any] = Field(default_factory=dict)
     # Filled from the manifest node, not from the YAML.
     model: str = ""
@@ -93,6 +100,9 @@ def _check_destination(spec: SyncSpec, where: str) -> None:
         raise CdpError(
             f"{where} ({spec.name}): destination: {spec.destination!r} is unknown; available: {', '.join(available())}"
         )
+    problems = destination_class(spec.destination).spec_problems(spec)
+    if problems:
+        raise CdpError(f"{where} ({spec.name}): {'; '.join(problems)}")
 
 
 def _check_unique_names(specs: list[SyncSpec], source: str) -> None:

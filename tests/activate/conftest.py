@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -64,14 +65,13 @@ class TestWarehouse:
                     for p in people
                 ],
             )
-            con.executemany(
-                "insert into segments.test_segment values (?, ?, ?, ?, ?, ?)",
-                [
-                    [p["customer_id"], p["email"], p["phone"], p["country"], p["first_name"], p["product_name"]]
-                    for p in people
-                    if p.get("in_segment", True)
-                ],
-            )
+            members = [
+                [p["customer_id"], p["email"], p["phone"], p["country"], p["first_name"], p["product_name"]]
+                for p in people
+                if p.get("in_segment", True)
+            ]
+            if members:
+                con.executemany("insert into segments.test_segment values (?, ?, ?, ?, ?, ?)", members)
 
     def query(self, sql: str, params=None) -> list[tuple]:
         with duckdb.connect(str(self.path), read_only=True) as con:
@@ -83,8 +83,20 @@ def warehouse(tmp_path) -> TestWarehouse:
     return TestWarehouse(tmp_path / "test.duckdb")
 
 
+# The purpose a test sync declares unless it says otherwise: the one its destination takes.
+DEFAULT_PURPOSE = {
+    "mailchimp": "email_marketing",
+    "klaviyo": "email_marketing",
+    "braze": "email_marketing",
+    "meta_custom_audiences": "ads",
+    "google_ads_customer_match": "ads",
+}
+
+
 def make_spec(**overrides) -> SyncSpec:
+    destination = overrides.get("destination", "file")
     values = {
+        "purpose": DEFAULT_PURPOSE.get(destination, "service"),
         "name": "test_sync",
         "destination": "file",
         "mode": "mirror",
@@ -99,19 +111,28 @@ def make_spec(**overrides) -> SyncSpec:
 
 
 class RecordingSleep:
-    """Stands in for time.sleep: remembers what was asked, waits only a moment."""
+    """Stands in for time.sleep: remembers what was asked, waits only a moment, and moves
+    the virtual clock (`clock`) on by what was asked, so pacing sees the time as passed."""
 
     def __init__(self) -> None:
         self.calls: list[float] = []
+        self.offset = 0.0
+        self.lock = threading.Lock()
 
     def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
+        with self.lock:
+            self.calls.append(seconds)
+            self.offset += seconds
         time.sleep(min(seconds, 0.01))
+
+    def clock(self) -> float:
+        return time.monotonic() + self.offset
 
 
 @pytest.fixture
 def fast_policy() -> DeliveryPolicy:
     """Short backoff and timeout, so fault tests finish quickly (no timing is asserted)."""
+    sleep = RecordingSleep()
     return DeliveryPolicy(
-        max_attempts=4, backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=0.5, sleep=RecordingSleep()
+        max_attempts=4, backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=0.5, sleep=sleep, clock=sleep.clock
     )

@@ -23,6 +23,7 @@ def _manifest(tmp_path, webhook_url: str):
         {
             "name": "to_file",
             "destination": "file",
+            "purpose": "service",
             "mode": "mirror",
             "identifiers": {"email": "email"},
             "fields": {"first_name": "first_name"},
@@ -30,6 +31,7 @@ def _manifest(tmp_path, webhook_url: str):
         {
             "name": "to_hook",
             "destination": "webhook",
+            "purpose": "service",
             "mode": "mirror",
             "identifiers": {"email": "email"},
             "config": {"url": webhook_url},

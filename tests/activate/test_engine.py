@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import bisect
 import csv
 import json
+import threading
 
 import pytest
 
 from cdp.activate import run_sync
-from cdp.activate.delivery import RateLimit, TokenBucket, batched, parse_retry_after
+from cdp.activate.delivery import Pacer, RateLimit, batched, parse_retry_after
 from cdp.errors import CdpError
 from tests.activate import fake_apis
 from tests.activate.conftest import make_spec, person
@@ -93,7 +95,7 @@ def test_upsert_mode_ignores_rows_that_leave(warehouse):
     assert run_sync(warehouse.path, spec).removed == 0
 
 
-def test_consent_is_enforced_and_withdrawn_consent_leaves(warehouse):
+def test_consent_is_enforced_and_withdrawn_consent_is_sent_as_a_withdrawal(warehouse):
     people = [
         person(1),
         person(2, consent_email_marketing=False),
@@ -102,8 +104,8 @@ def test_consent_is_enforced_and_withdrawn_consent_leaves(warehouse):
         person(5, consent_ads=False),
     ]
     warehouse.write(people)
-    email_spec = make_spec(name="email_sync", config={"consent": "email_marketing"})
-    ads_spec = make_spec(name="ads_sync", config={"consent": "ads"})
+    email_spec = make_spec(name="email_sync", purpose="email_marketing")
+    ads_spec = make_spec(name="ads_sync", purpose="ads")
     email = run_sync(warehouse.path, email_spec)
     ads = run_sync(warehouse.path, ads_spec)
     assert {row["customer_id"] for row in exported(warehouse, email)} == {
@@ -116,17 +118,39 @@ def test_consent_is_enforced_and_withdrawn_consent_leaves(warehouse):
     people[0]["consent_email_marketing"] = False
     warehouse.write(people)
     later = run_sync(warehouse.path, email_spec)
-    assert (later.removed, later.skipped_consent) == (1, 4)
-    assert warehouse.query("select skipped_consent from reverse_etl.sync_runs where run_id = ?", [later.run_id]) == [
-        (4,)
-    ]
+    # Still in the segment, consent gone: the destination's opt-out, not a removal or an update.
+    assert (later.withdrawn, later.removed, later.updated, later.skipped_consent) == (1, 0, 0, 4)
+    [row] = exported(warehouse, later)
+    assert (row["customer_id"], row["_operation"], row["first_name"]) == (people[0]["customer_id"], "withdraw", "")
+    assert warehouse.query(
+        "select skipped_consent, withdrawn from reverse_etl.sync_runs where run_id = ?", [later.run_id]
+    ) == [(4, 1)]
+    assert warehouse.query(
+        "select status, in_destination from reverse_etl.sync_state where sync_name = 'email_sync' and primary_key = ?",
+        [people[0]["customer_id"]],
+    ) == [("withdrawn", False)]
 
 
-def test_a_destination_purpose_cannot_be_lifted(warehouse):
+def test_withdrawn_consent_outside_the_segment_is_a_withdrawal_even_with_on_leave_ignore(warehouse):
+    people = [person(1), person(2), person(3)]
+    warehouse.write(people)
+    spec = make_spec(name="upserts", mode="upsert", purpose="email_marketing")  # on_leave: ignore
+    assert run_sync(warehouse.path, spec).added == 3
+    people[0].update(in_segment=False, email_unsubscribed=True)  # left, and unsubscribed
+    people[1].update(in_segment=False)  # left only: ignored
+    warehouse.write(people)
+    later = run_sync(warehouse.path, spec)
+    assert (later.withdrawn, later.removed) == (1, 0)
+    assert [row["customer_id"] for row in exported(warehouse, later)] == [people[0]["customer_id"]]
+    again = run_sync(warehouse.path, spec)  # nothing is sent twice
+    assert (again.withdrawn, again.added, again.removed) == (0, 0, 0)
+
+
+def test_an_email_tool_cannot_be_given_another_purpose(warehouse):
     warehouse.write([person(1, consent_email_marketing=False)])
-    spec = make_spec(destination="braze", mode="upsert", config={"consent": "ads"})
-    result = run_sync(warehouse.path, spec, dry_run=True, env={})
-    assert result.skipped_consent == 1
+    for purpose in ("ads", "service"):
+        with pytest.raises(CdpError, match=f"purpose: '{purpose}' is not allowed for braze"):
+            run_sync(warehouse.path, make_spec(destination="braze", mode="upsert", purpose=purpose), env={})
 
 
 def test_dry_run_sends_nothing_and_shows_a_sample(warehouse, fast_policy):
@@ -226,19 +250,54 @@ def test_batches_respect_row_and_byte_limits():
     assert sum(len(batch) for batch in by_bytes) == 25
 
 
-def test_token_bucket_paces_to_the_rate():
-    now = [0.0]
-    slept: list[float] = []
+class VirtualClock:
+    """A clock that only moves when someone sleeps: pacing measured without waiting."""
 
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.lock = threading.Lock()
 
-    bucket = TokenBucket(RateLimit(10, 1, burst=2), clock=lambda: now[0])
-    for _ in range(12):
-        bucket.acquire(sleep)
-    # Two go at once (the burst), the other ten at 10 per second: one virtual second.
-    assert now[0] == pytest.approx(1.0)
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.now += max(seconds, 0.0)
+
+
+def busiest_window(times: list[float], per_seconds: float) -> int:
+    """The most requests in any window of `per_seconds` (a window starts at each request)."""
+    ordered = sorted(times)
+    return max(bisect.bisect_left(ordered, start + per_seconds) - index for index, start in enumerate(ordered))
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [(RateLimit(190, 10),), (RateLimit(10, 1),), (RateLimit(50, 1),), (RateLimit(10, 1), RateLimit(150, 60))],
+    ids=["hubspot", "mailchimp", "webhook", "klaviyo"],
+)
+def test_no_window_holds_more_than_the_declared_rate_from_the_first_request_on(limits):
+    clock = VirtualClock()
+    pacer = Pacer(limits, clock)
+    sent: list[float] = []
+    lock = threading.Lock()
+
+    def worker(requests: int) -> None:
+        for _ in range(requests):
+            with lock:  # one sleeper at a time, so the time recorded is the time the pacer saw
+                pacer.acquire(clock.sleep)
+                sent.append(clock())
+
+    threads = [threading.Thread(target=worker, args=(limits[-1].requests,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(sent) == 4 * limits[-1].requests
+    for limit in limits:
+        assert busiest_window(sent, limit.per_seconds) <= limit.requests
+    # and the limit is used: a window holds the declared number at its busiest
+    assert busiest_window(sent, limits[0].per_seconds) == limits[0].requests
 
 
 def test_retry_after_parses_seconds_and_dates():
@@ -270,5 +329,5 @@ def test_google_members_are_uploaded_again_before_the_540_day_expiry(warehouse):
             [person(1)["customer_id"]],
         )
     result = run_sync(warehouse.path, spec, dry_run=True, env={})
-    assert result.planned == {"add": 0, "update": 1, "remove": 0, "clear": 0}
+    assert result.planned == {"add": 0, "update": 1, "remove": 0, "clear": 0, "withdraw": 0}
     assert result.sample["update"][0][0] == person(1)["customer_id"]

@@ -19,6 +19,7 @@ from cdp.errors import CdpError
 SYNC = {
     "name": "cart_email",
     "destination": "klaviyo",
+    "purpose": "email_marketing",
     "mode": "upsert",
     "primary_key": "customer_id",
     "identifiers": {"email": "email"},
@@ -50,7 +51,16 @@ def test_specs_come_from_models_with_meta_syncs(tmp_path):
         tmp_path,
         [SYNC],
         [],
-        [{**SYNC, "name": "audience", "destination": "meta_custom_audiences", "mode": "add_remove"}],
+        [
+            {
+                **SYNC,
+                "name": "audience",
+                "destination": "meta_custom_audiences",
+                "purpose": "ads",
+                "mode": "add_remove",
+                "config": {"audience_id": "A1"},
+            }
+        ],
     )
     specs = load_sync_specs(path)
     assert [spec.name for spec in specs] == ["audience", "cart_email"]
@@ -73,6 +83,58 @@ def test_invalid_specs_name_model_and_key(tmp_path, broken, message):
     path = manifest_with(tmp_path, [{**SYNC, **broken}])
     with pytest.raises(CdpError, match=message):
         load_sync_specs(path)
+
+
+# The purpose x destination table of docs/architecture.md ("Consent purposes").
+PURPOSE_TABLE = {
+    "mailchimp": {"email_marketing"},
+    "klaviyo": {"email_marketing"},
+    "braze": {"email_marketing"},
+    "hubspot": {"email_marketing", "service"},
+    "meta_custom_audiences": {"ads"},
+    "google_ads_customer_match": {"ads"},
+    "file": {"email_marketing", "ads", "service"},
+    "webhook": {"email_marketing", "ads", "service"},
+}
+
+
+@pytest.mark.parametrize("destination", sorted(PURPOSE_TABLE))
+@pytest.mark.parametrize("purpose", ["email_marketing", "ads", "service", None])
+def test_each_destination_takes_exactly_the_purposes_of_the_table(tmp_path, destination, purpose):
+    declared = {**SYNC, "destination": destination, "purpose": purpose, "config": {}}
+    path = manifest_with(tmp_path, [declared])
+    if purpose in PURPOSE_TABLE[destination]:
+        assert load_sync_specs(path)[0].purpose == purpose
+    elif purpose is None:
+        with pytest.raises(CdpError, match=r"\(cart_email\): purpose: required; declare what its people agreed to"):
+            load_sync_specs(path)
+    else:
+        with pytest.raises(CdpError, match=f"purpose: '{purpose}' is not allowed for {destination}"):
+            load_sync_specs(path)
+
+
+@pytest.mark.parametrize(
+    ("destination", "config", "message"),
+    [
+        (
+            "mailchimp",
+            {"list_id": "L", "tag": "cross_sell"},
+            "config.tag: unknown for mailchimp; it reads: list_id, tags",
+        ),
+        (
+            "file",
+            {"consent": "ads"},
+            r"config.consent: unknown for file \(the consent purpose is now the sync's `purpose:`\)",
+        ),
+        ("webhook", {"url": "http://x", "batchsize": 5}, "config.batchsize: unknown for webhook"),
+        ("mailchimp", {"list_id": "L", "tags": [1, 2]}, "config.tags: a tag name or a list of tag names"),
+    ],
+)
+def test_unknown_or_malformed_config_keys_are_refused_when_the_manifest_is_read(tmp_path, destination, config, message):
+    purpose = "service" if destination in ("file", "webhook") else "email_marketing"
+    declared = {**SYNC, "destination": destination, "purpose": purpose, "config": config}
+    with pytest.raises(CdpError, match=message):
+        load_sync_specs(manifest_with(tmp_path, [declared]))
 
 
 def test_duplicate_sync_names_are_refused(tmp_path):

@@ -3,9 +3,14 @@
 A destination module defines one subclass of `Destination` named `destination`-style in
 `DESTINATION` (see `__init__.py`). Its class attributes are the facts from the API's
 documentation the engine honours: batch size, payload limit, rate limits, concurrency,
-consent purpose, how it reports partial failure and how it clears a field. Its methods
-turn a sync row into the API's item (normalising and hashing identifiers) and send one
-batch, returning the rows the destination refused.
+the consent purposes a sync to it may declare, the config keys it reads, how it reports
+partial failure, how it clears a field, how it records a withdrawn consent and how it
+deletes a person. Its methods turn a sync row into the API's item (normalising and hashing
+identifiers) and send one batch, returning the rows the destination refused.
+
+Purposes (docs/architecture.md, "Consent purposes"): every sync declares `purpose`.
+Email tools take only `email_marketing`, ad audiences only `ads`; file, webhook and CRM
+syncs choose, and only they may declare `service` (no marketing consent needed).
 """
 
 from __future__ import annotations
@@ -15,14 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from cdp.activate.delivery import DeliveryPolicy, RateLimit, Sender, json_size
+from cdp.activate.delivery import DeliveryPolicy, RateLimit, Sender, Unconfirmed, json_size
 from cdp.activate.specs import SyncSpec
 from cdp.errors import CdpError
+from cdp.identifiers import MissingIdentifier
 
-ConsentPurpose = Literal["email_marketing", "ads"]
+Purpose = Literal["email_marketing", "ads", "service"]
+PURPOSES: tuple[Purpose, ...] = ("email_marketing", "ads", "service")
+MARKETING_PURPOSES: tuple[Purpose, ...] = ("email_marketing", "ads")
 # Operations the engine sends: "upsert" (add or update), "remove" and "clear" (rows that
-# left the segment, per the sync's on_leave).
-Operation = Literal["upsert", "remove", "clear"]
+# left the segment, per the sync's on_leave), "withdraw" (consent withdrawn: the
+# destination's own opt-out, never a request that can subscribe).
+Operation = Literal["upsert", "remove", "clear", "withdraw"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,8 @@ class Destination:
     max_payload_bytes: ClassVar[int | None] = None
     rate_limits: ClassVar[tuple[RateLimit, ...]] = ()
     concurrency: ClassVar[int] = 1
-    consent_purpose: ClassVar[ConsentPurpose | None] = None
+    purposes: ClassVar[tuple[Purpose, ...]] = PURPOSES  # what a sync to it may declare
+    config_keys: ClassVar[frozenset[str]] = frozenset()  # what a sync's `config` may hold
     credential_env: ClassVar[tuple[str, ...]] = ()  # required secrets, from the environment only
     base_url_env: ClassVar[str | None] = None  # overrides default_base_url (tests point it at a local server)
     default_base_url: ClassVar[str] = ""
@@ -70,20 +80,54 @@ class Destination:
     mixed_operations: ClassVar[bool] = False  # True: one stream of all operations (the file destination)
     membership_ttl_days: ClassVar[int | None] = None  # re-send members last sent longer ago than this
     keyed_by_identifiers: ClassVar[bool] = False  # members are their identifiers: retire old ones on change
+    operation_batch_sizes: ClassVar[dict[str, int]] = {}  # where an operation's endpoint takes fewer rows
     partial_failure: ClassVar[str] = ""
     clears_field_with: ClassVar[str] = ""
+    withdraws_consent_with: ClassVar[str] = ""
+    erases_with: ClassVar[str] = ""  # the deletion API; "" = none
+    erase_batch_size: ClassVar[int] = 1
 
     def __init__(self, spec: SyncSpec, context: RunContext) -> None:
+        problems = self.spec_problems(spec)
+        if problems:
+            raise CdpError(f"sync {spec.name}: {'; '.join(problems)}")
         self.spec = spec
         self.context = context
         self.sender: Sender | None = None
-        # Destinations without a purpose of their own (file, webhook) may declare one per
-        # sync (`config.consent: email_marketing | ads`); a declared purpose cannot be lifted.
-        declared = spec.config.get("consent")
-        if self.consent_purpose is None and declared:
-            if declared not in ("email_marketing", "ads"):
-                raise CdpError(f"sync {spec.name}: config.consent: {declared!r} is not email_marketing or ads")
-            self.consent_purpose = declared
+        self.invalid_entries = 0  # rows the destination counted invalid without naming them
+        self._requests_before = 0
+
+    @classmethod
+    def spec_problems(cls, spec: SyncSpec) -> list[str]:
+        """What is wrong with a sync spec for this destination (read with the manifest)."""
+        problems = []
+        if spec.purpose is None:
+            problems.append(
+                f"purpose: required; declare what its people agreed to: {' or '.join(cls.purposes)} "
+                "(docs/architecture.md, Consent purposes)"
+            )
+        elif spec.purpose not in cls.purposes:
+            problems.append(
+                f"purpose: {spec.purpose!r} is not allowed for {spec.destination}; it takes {' or '.join(cls.purposes)}"
+            )
+        allowed = cls.config_keys | frozenset(cls.required_config)
+        for key in sorted(set(spec.config) - allowed):
+            hint = " (the consent purpose is now the sync's `purpose:`)" if key == "consent" else ""
+            known = ", ".join(sorted(allowed)) or "none"
+            problems.append(f"config.{key}: unknown for {spec.destination}{hint}; it reads: {known}")
+        return problems
+
+    @property
+    def consent_purpose(self) -> Purpose | None:
+        """The consent the engine checks before sending; None for `service` syncs."""
+        return self.spec.purpose if self.spec.purpose in MARKETING_PURPOSES else None
+
+    def batch_size_for(self, operation: str) -> int:
+        return min(self.batch_size, self.operation_batch_sizes.get(operation, self.batch_size))
+
+    def pacing_hint(self, response) -> float | None:
+        """Seconds every worker should pause, read from the API's documented rate-limit headers."""
+        return None
 
     # -- settings -------------------------------------------------------------------
     def secret(self, name: str) -> str:
@@ -123,16 +167,24 @@ class Destination:
     # -- lifecycle ------------------------------------------------------------------
     def open(self) -> None:
         self.sender = Sender(
-            self.base_url, self.headers(), self.rate_limits, self.context.policy, concurrency=self.concurrency
+            self.base_url,
+            self.headers(),
+            self.rate_limits,
+            self.context.policy,
+            concurrency=self.concurrency,
+            pacing_hint=self.pacing_hint,
         )
 
     def close(self) -> None:
         if self.sender is not None:
             self.sender.close()
+            self._requests_before += self.sender.requests_sent
+            self.sender = None
 
     @property
     def requests_sent(self) -> int:
-        return self.sender.requests_sent if self.sender else 0
+        """Requests of this run, over every open() (erasures, then the sync)."""
+        return self._requests_before + (self.sender.requests_sent if self.sender else 0)
 
     # -- per batch ------------------------------------------------------------------
     def prepare(self, row: SyncRow) -> Any:
@@ -146,10 +198,37 @@ class Destination:
         """Deliver one batch. Return {index in items: error} for rows the destination refused.
 
         Raise BatchRejected when the whole request is refused (the engine splits the batch),
-        DeliveryFailed when retries ran out (nothing acknowledged).
+        DeliveryFailed when retries ran out (nothing acknowledged). A value may be
+        `Unconfirmed` instead of an error: taken, but possibly refused (see delivery.py).
+        """
+        raise NotImplementedError
+
+    def erase(self, people: list[dict[str, Any]]) -> dict[int, str]:
+        """Ask the destination to delete these people for good (the right to be forgotten).
+
+        Each person is the identifiers cdp sent for them ({"email": ..., "phone": ...,
+        "external_id": customer id}). Return {index: error} for those it could not delete;
+        a person the destination does not know counts as deleted. Only called when
+        `erases_with` is set.
         """
         raise NotImplementedError
 
     def post(self, path: str, **kwargs: Any):
         assert self.sender is not None, "open() first"
         return self.sender.request("POST", path, **kwargs)
+
+
+def erase_by_removal(destination: Destination, people: list[dict[str, Any]]) -> dict[int, str]:
+    """Audiences forget a person by removing them: the removal of each identifier set sent."""
+    items, positions = [], []
+    for index, person in enumerate(people):
+        row = SyncRow(str(person.get("customer_id") or ""), "remove", person, {})
+        try:
+            items.append(destination.prepare(row))
+            positions.append(index)
+        except MissingIdentifier:
+            continue  # nothing the audience could hold them by
+    if not items:
+        return {}
+    failures = destination.send("remove", items)
+    return {positions[index]: error for index, error in failures.items() if not isinstance(error, Unconfirmed)}

@@ -2,7 +2,9 @@
 
 Settings (sync `config`): `format` (csv, default, or parquet), `folder` (default: the
 `exports/` folder next to the warehouse file, or CDP_EXPORT_DIR). Each row carries its
-`_operation` (add, update, remove, clear) so a downstream job can apply the changes.
+`_operation` (add, update, remove, clear, withdraw: consent withdrawn, fields empty) so a
+downstream job can apply the changes. Purpose: any, declared per sync. A forgotten
+person's rows are taken out of the export files by `cdp forget` itself (no API to call).
 The file appears under its final name only once it is completely written (temp file then
 rename), which is the acknowledgement.
 
@@ -48,6 +50,7 @@ def neutralise_formula(value: Any) -> Any:
 
 class FileDestination(Destination):
     batch_size: ClassVar[int] = 5_000_000  # one file per run for any realistic segment
+    config_keys = frozenset({"format", "folder"})
     supported_operations = frozenset({"upsert", "remove", "clear"})
     mixed_operations = True
     partial_failure = "none: the whole file is written or nothing is"
@@ -68,7 +71,7 @@ class FileDestination(Destination):
         self.part = 0
 
     def prepare(self, row: SyncRow) -> dict[str, Any]:
-        clear = row.operation == "clear"
+        clear = row.operation in ("clear", "withdraw")
         escape = neutralise_formula if self.escape_formulas else (lambda value: value)
         values = {name: None if clear else escape(value) for name, value in row.fields.items()}
         return {"_operation": row.operation, self.spec.primary_key: row.primary_key, **row.identifiers, **values}

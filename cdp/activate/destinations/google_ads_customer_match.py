@@ -17,6 +17,8 @@ up to two identifiers.
   (operations[index]).
 - Membership expires after 540 days: members last uploaded more than 510 days ago are
   uploaded again (a month's margin).
+- Consent withdrawn and erase (right to be forgotten): a job of `remove` operations with
+  the identifiers last sent. Purpose: ads only.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from cdp.activate.delivery import RateLimit
-from cdp.activate.destinations.base import Destination, SyncRow
+from cdp.activate.destinations.base import Destination, SyncRow, erase_by_removal
 from cdp.identifiers import MissingIdentifier, google_email, phone_for_destination, sha256_hex
 
 
@@ -33,7 +35,7 @@ class GoogleAdsCustomerMatchDestination(Destination):
     max_payload_bytes: ClassVar[int | None] = 10_000_000
     rate_limits = (RateLimit(10, 1),)
     concurrency: ClassVar[int] = 1  # one job at a time per user list
-    consent_purpose = "ads"
+    purposes = ("ads",)
     credential_env = ("GOOGLE_ADS_ACCESS_TOKEN", "GOOGLE_ADS_DEVELOPER_TOKEN", "GOOGLE_ADS_CUSTOMER_ID")
     base_url_env = "GOOGLE_ADS_BASE_URL"
     default_base_url = "https://googleads.googleapis.com/v18"
@@ -43,6 +45,9 @@ class GoogleAdsCustomerMatchDestination(Destination):
     membership_ttl_days = 510
     partial_failure = "partialFailureError with operation indexes"
     clears_field_with = "n/a (audience membership only)"
+    withdraws_consent_with = "offline user data job with remove operations"
+    erases_with = "offline user data job with remove operations"
+    erase_batch_size: ClassVar[int] = 5_000
 
     def headers(self) -> dict[str, str]:
         headers = {
@@ -77,13 +82,16 @@ class GoogleAdsCustomerMatchDestination(Destination):
         }
         created = self.post(f"/customers/{customer}/offlineUserDataJobs:create", json={"job": job}).json()
         job_name = created["resourceName"]
-        verb = "remove" if operation == "remove" else "create"
+        verb = "create" if operation == "upsert" else "remove"  # remove, withdraw
         added = self.post(
             f"/{job_name}:addOperations",
             json={"enablePartialFailure": True, "operations": [{verb: item} for item in items]},
         ).json()
         self.post(f"/{job_name}:run", json={})
         return _partial_failures(added)
+
+    def erase(self, people: list[dict[str, Any]]) -> dict[int, str]:
+        return erase_by_removal(self, people)
 
 
 def _partial_failures(answer: dict[str, Any]) -> dict[int, str]:

@@ -9,18 +9,21 @@ https://graph.facebook.com/v21.0.
   with country code, no "+"), country -> COUNTRY (lowercase ISO-2), first_name -> FN,
   last_name -> LN (lowercased), external_id -> EXTERN_ID; each SHA-256 hex. A missing
   value is sent as "".
-- Partial failure: 200 with num_invalid_entries (not attributable to rows): logged, the
-  batch counts as acknowledged.
-- Audiences have no fields to clear. Consent purpose: ads.
+- Partial failure: 200 with num_invalid_entries, which does not say which rows: the batch
+  is taken, but every row of it is recorded as `unconfirmed` (sync_log and sync_state),
+  the count goes to the run's `invalid_entries` and the run is partial.
+- Consent withdrawn and erase (right to be forgotten): the DELETE above, with the
+  identifiers last sent.
+- Audiences have no fields to clear. Purpose: ads only.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from cdp.activate.delivery import RateLimit
-from cdp.activate.destinations.base import Destination, SyncRow
+from cdp.activate.delivery import RateLimit, Unconfirmed
+from cdp.activate.destinations.base import Destination, SyncRow, erase_by_removal
 from cdp.identifiers import MissingIdentifier, email_for_destination, meta_phone, sha256_hex
 
 log = logging.getLogger(__name__)
@@ -46,7 +49,7 @@ class MetaCustomAudiencesDestination(Destination):
     max_payload_bytes: ClassVar[int | None] = 50_000_000
     rate_limits = (RateLimit(5, 1),)
     concurrency: ClassVar[int] = 1  # adds and removes of one audience stay in order
-    consent_purpose = "ads"
+    purposes = ("ads",)
     credential_env = ("META_ACCESS_TOKEN",)
     base_url_env = "META_BASE_URL"
     default_base_url = "https://graph.facebook.com/v21.0"
@@ -55,6 +58,9 @@ class MetaCustomAudiencesDestination(Destination):
     supported_operations = frozenset({"upsert", "remove"})
     partial_failure = "200 with num_invalid_entries (counted, not attributable to rows)"
     clears_field_with = "n/a (audience membership only)"
+    withdraws_consent_with = "DELETE /{audience_id}/users"
+    erases_with = "DELETE /{audience_id}/users"
+    erase_batch_size: ClassVar[int] = 10_000
 
     def __init__(self, spec, context) -> None:
         super().__init__(spec, context)
@@ -80,14 +86,18 @@ class MetaCustomAudiencesDestination(Destination):
 
     def send(self, operation: str, items: list[list[str]]) -> dict[int, str]:
         body = {"payload": {"schema": [SCHEMA[name][0] for name in self.columns], "data": items}}
-        method = "DELETE" if operation == "remove" else "POST"
+        method = "POST" if operation == "upsert" else "DELETE"  # remove, withdraw
         response = self.sender.request(method, f"/{self.config('audience_id')}/users", json=body)
-        invalid = (response.json() or {}).get("num_invalid_entries", 0)
-        if invalid:
-            log.warning(
-                "sync %s: Meta reported %s invalid entries in a batch of %s", self.spec.name, invalid, len(items)
-            )
-        return {}
+        invalid = int((response.json() or {}).get("num_invalid_entries") or 0)
+        if not invalid:
+            return {}
+        self.invalid_entries += invalid
+        log.warning("sync %s: Meta reported %s invalid entries in a batch of %s", self.spec.name, invalid, len(items))
+        unconfirmed = Unconfirmed(f"Meta counted {invalid} invalid entries in this batch of {len(items)}")
+        return dict.fromkeys(range(len(items)), unconfirmed)
+
+    def erase(self, people: list[dict[str, Any]]) -> dict[int, str]:
+        return erase_by_removal(self, people)
 
 
 DESTINATION = MetaCustomAudiencesDestination

@@ -5,10 +5,14 @@ segment YAML) or the CDP_WEBHOOK_URL environment variable; the signing secret fr
 CDP_WEBHOOK_SECRET. Optional config: `batch_size` (default 500), `rate_per_s` (default 50),
 `concurrency` (default 4).
 
-Body: {"sync": name, "run_id": id, "operation": "upsert"|"remove"|"clear",
+Body: {"sync": name, "run_id": id, "operation": "upsert"|"remove"|"clear"|"withdraw"|"erase",
 "rows": [{"key": pk, "operation": op, "identifiers": {...}, "fields": {...}}]}.
+`withdraw`: the person's consent for the sync's purpose is gone (fields empty); the
+receiver must stop messaging them. `erase`: the right to be forgotten; each row holds only
+the identifiers cdp sent (`key` empty); the receiver must delete them.
 Header `X-CDP-Signature: sha256=<hex HMAC-SHA256 of the raw body with the secret>`.
 A receiver may answer 200 with {"errors": [{"index": i, "message": "..."}]} to refuse rows.
+Purpose: any, declared per sync (email_marketing, ads or service).
 """
 
 from __future__ import annotations
@@ -34,9 +38,13 @@ class WebhookDestination(Destination):
     rate_limits = (RateLimit(50, 1),)
     concurrency: ClassVar[int] = 4
     credential_env = ("CDP_WEBHOOK_SECRET",)
+    config_keys = frozenset({"url", "batch_size", "rate_per_s", "concurrency"})
     supported_operations = frozenset({"upsert", "remove", "clear"})
     partial_failure = "200 with an errors array of row indexes"
     clears_field_with = "operation clear with fields set to null"
+    withdraws_consent_with = "a signed batch with operation withdraw"
+    erases_with = "a signed batch with operation erase"
+    erase_batch_size: ClassVar[int] = 500
 
     def __init__(self, spec, context) -> None:
         super().__init__(spec, context)
@@ -55,8 +63,16 @@ class WebhookDestination(Destination):
         return ""  # the full URL is the request target
 
     def prepare(self, row: SyncRow) -> dict[str, Any]:
-        fields = dict.fromkeys(row.fields) if row.operation == "clear" else row.fields
+        fields = {} if row.operation == "withdraw" else row.fields
+        fields = dict.fromkeys(row.fields) if row.operation == "clear" else fields
         return {"key": row.primary_key, "operation": row.operation, "identifiers": row.identifiers, "fields": fields}
+
+    def erase(self, people: list[dict[str, Any]]) -> dict[int, str]:
+        rows = [
+            {"key": "", "operation": "erase", "identifiers": {k: v for k, v in person.items() if k != "customer_id"}}
+            for person in people
+        ]
+        return self.send("erase", rows)
 
     def send(self, operation: str, items: list[dict[str, Any]]) -> dict[int, str]:
         body = json.dumps(
