@@ -121,7 +121,13 @@ class FakeApi:
 
             def _respond(self, body: bytes, fault: tuple | None) -> None:
                 api.requests.append(
-                    {"method": self.command, "path": self.path, "body": body, "headers": dict(self.headers)}
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "body": body,
+                        "headers": dict(self.headers),
+                        "at": time.monotonic(),
+                    }
                 )
                 if api.block_after is not None and len(api.requests) > api.block_after:
                     api.held.set()
@@ -139,13 +145,13 @@ class FakeApi:
                         return self._answer(504, {"error": "too slow"})
                 try:
                     with api.contract.lock:
-                        status, payload = api.contract.handle(self.command, self.path, self.headers, body)
+                        status, payload, *headers = api.contract.handle(self.command, self.path, self.headers, body)
                 except ContractViolation as violation:
                     api.violations.append(f"{self.command} {self.path}: {violation}")
                     return self._answer(400, {"error": str(violation)})
-                self._answer(status, payload)
+                self._answer(status, payload, headers[0] if headers else None)
 
-            do_POST = do_DELETE = do_PUT = do_PATCH = _serve
+            do_POST = do_DELETE = do_PUT = do_PATCH = do_GET = _serve
 
         return Handler
 
@@ -168,6 +174,8 @@ class WebhookContract(Contract):
         super().__init__()
         self.secret, self.max_rows = secret, max_rows
         self.rows: dict[str, dict] = {}
+        self.withdrawn: set[str] = set()
+        self.erased: list[dict] = []
 
     def check_auth(self, headers) -> bool:
         return True  # checked on the body's signature below
@@ -181,11 +189,18 @@ class WebhookContract(Contract):
         require(len(payload["rows"]) <= self.max_rows, f"{len(payload['rows'])} rows > {self.max_rows}")
         errors = []
         for index, row in enumerate(payload["rows"]):
+            if payload["operation"] == "erase":
+                require(row.get("operation") == "erase" and "identifiers" in row, f"erase row {index}: {sorted(row)}")
+                self.erased.append(row["identifiers"])
+                self.rows = {k: v for k, v in self.rows.items() if v.get("email") != row["identifiers"].get("email")}
+                continue
             require({"key", "operation", "identifiers", "fields"} <= set(row), f"row {index} keys {sorted(row)}")
             if row["key"] in self.refuse:
                 errors.append({"index": index, "message": "refused by receiver"})
-            elif row["operation"] == "remove":
+            elif row["operation"] in ("remove", "withdraw"):
                 self.rows.pop(row["key"], None)
+                if row["operation"] == "withdraw":
+                    self.withdrawn.add(row["key"])
             else:
                 self.rows[row["key"]] = {**row["identifiers"], **row["fields"]}
         return 200, {"errors": errors}
@@ -195,12 +210,14 @@ class WebhookContract(Contract):
 
 
 class MailchimpContract(Contract):
-    """POST /lists/{id} batch subscribe (<= 500 members); DELETE /lists/{id}/members/{md5}."""
+    """POST /lists/{id} batch subscribe or unsubscribe (<= 500 members); DELETE
+    /lists/{id}/members/{md5} (archive); POST .../members/{md5}/actions/delete-permanent."""
 
     def __init__(self, api_key: str, list_id: str) -> None:
         super().__init__()
         self.api_key, self.list_id = api_key, list_id
-        self.members: dict[str, dict] = {}  # email -> {"status", "merge_fields"}
+        self.members: dict[str, dict] = {}  # email -> {"status", "merge_fields", "tags"}
+        self.deleted: set[str] = set()  # permanently deleted (right to be forgotten)
 
     def check_auth(self, headers) -> bool:
         scheme, _, encoded = headers.get("Authorization", "").partition(" ")
@@ -208,15 +225,22 @@ class MailchimpContract(Contract):
             return False
         return base64.b64decode(encoded).decode().partition(":")[2] == self.api_key  # any user name
 
+    def _by_hash(self, member_hash: str) -> str | None:
+        return next((e for e in self.members if hashlib.md5(e.encode()).hexdigest() == member_hash), None)
+
     def handle(self, method, path, headers, body):
-        if method == "DELETE":
-            match = re.fullmatch(rf"/lists/{self.list_id}/members/([0-9a-f]{{32}})", path)
-            require(match is not None, "member path must end in the 32-hex MD5 subscriber hash")
-            for email in list(self.members):
-                if hashlib.md5(email.encode()).hexdigest() == match.group(1):
-                    self.members[email]["status"] = "archived"
-                    return 204, None
-            return 404, {"title": "Resource Not Found"}
+        member_path = re.fullmatch(rf"/lists/{self.list_id}/members/([0-9a-f]{{32}})(/actions/delete-permanent)?", path)
+        if method == "DELETE" or (member_path and member_path.group(2)):
+            require(member_path is not None, "member path must end in the 32-hex MD5 subscriber hash")
+            email = self._by_hash(member_path.group(1))
+            if email is None:
+                return 404, {"title": "Resource Not Found"}
+            if member_path.group(2):
+                del self.members[email]
+                self.deleted.add(email)
+            else:
+                self.members[email]["status"] = "archived"
+            return 204, None
         require(method == "POST" and path == f"/lists/{self.list_id}", f"unexpected {method} {path}")
         payload = _json(body)
         members = payload.get("members")
@@ -225,8 +249,11 @@ class MailchimpContract(Contract):
         errors, new, updated = [], [], []
         for member in members:
             require("email_address" in member, "member without email_address")
-            require("status" not in member, "status would overwrite an unsubscribe; use status_if_new")
-            require(member.get("status_if_new") in ("subscribed", "pending"), "status_if_new required")
+            if "status" in member:  # only ever to opt someone out: a status could resubscribe
+                require(member["status"] == "unsubscribed", f"status {member['status']!r} could subscribe someone")
+                require("status_if_new" not in member, "an unsubscribe carries no status_if_new")
+            else:
+                require(member.get("status_if_new") in ("subscribed", "pending"), "status_if_new required")
             email = member["email_address"]
             if email in self.refuse:
                 errors.append(
@@ -238,13 +265,19 @@ class MailchimpContract(Contract):
                 )
                 continue
             existing = self.members.get(email)
-            if existing and existing["status"] not in ("archived",):
+            if "status" in member:
+                stored = self.members.setdefault(email, {"merge_fields": {}, "tags": set()})
+                stored["status"] = "unsubscribed"
+                (updated if existing else new).append(email)
+            elif existing and existing["status"] not in ("archived",):
                 existing["merge_fields"].update(member.get("merge_fields") or {})
+                existing.setdefault("tags", set()).update(member.get("tags") or ())
                 updated.append(email)
             else:
                 self.members[email] = {
                     "status": member["status_if_new"],
                     "merge_fields": dict(member.get("merge_fields") or {}),
+                    "tags": set(member.get("tags") or ()),
                 }
                 new.append(email)
         return 200, {
@@ -259,6 +292,9 @@ class MailchimpContract(Contract):
     def snapshot(self):
         return {email: m for email, m in self.members.items() if m["status"] != "archived"}
 
+    def subscribed(self) -> set[str]:
+        return {email for email, m in self.members.items() if m["status"] == "subscribed"}
+
 
 class KlaviyoContract(Contract):
     """POST /api/profile-bulk-import-jobs: <= 10,000 profiles and 5 MB; 202 with a job."""
@@ -268,13 +304,19 @@ class KlaviyoContract(Contract):
         self.api_key = api_key
         self.profiles: dict[str, dict] = {}
         self.lists: dict[str, set[str]] = {}
+        self.suppressed: set[str] = set()
+        self.deleted: set[str] = set()
 
     def check_auth(self, headers) -> bool:
         return headers.get("Authorization") == f"Klaviyo-API-Key {self.api_key}"
 
     def handle(self, method, path, headers, body):
-        require(method == "POST" and path == "/api/profile-bulk-import-jobs", f"unexpected {method} {path}")
         require(bool(headers.get("revision")), "revision header required")
+        if path == "/api/profile-suppression-bulk-create-jobs":
+            return self._suppress(_json(body)["data"])
+        if path == "/api/data-privacy-deletion-jobs":
+            return self._delete(_json(body)["data"])
+        require(method == "POST" and path == "/api/profile-bulk-import-jobs", f"unexpected {method} {path}")
         require(len(body) <= 5 * 1024 * 1024, f"payload {len(body)} bytes > 5 MB")
         data = _json(body)["data"]
         require(data["type"] == "profile-bulk-import-job", "type must be profile-bulk-import-job")
@@ -296,46 +338,141 @@ class KlaviyoContract(Contract):
                 self.lists.setdefault(list_id, set()).add(key)
         return 202, {"data": {"type": "profile-bulk-import-job", "id": f"job{len(self.profiles)}"}}
 
+    def _suppress(self, data):
+        require(
+            data["type"] == "profile-suppression-bulk-create-job", "type must be profile-suppression-bulk-create-job"
+        )
+        profiles = data["attributes"]["profiles"]["data"]
+        require(0 < len(profiles) <= 100, f"{len(profiles)} profiles to suppress (1..100)")
+        for profile in profiles:
+            require(set(profile["attributes"]) == {"email"}, "suppression is by email only")
+            self.suppressed.add(profile["attributes"]["email"])
+        return 202, {"data": {"type": "profile-suppression-bulk-create-job", "id": f"sup{len(self.suppressed)}"}}
+
+    def _delete(self, data):
+        require(data["type"] == "data-privacy-deletion-job", "type must be data-privacy-deletion-job")
+        attributes = data["attributes"]["profile"]["data"]["attributes"]
+        require(len(attributes) == 1 and set(attributes) <= {"email", "phone_number", "id"}, "one identifier")
+        ((_, key),) = attributes.items()
+        self.profiles.pop(key, None)
+        for members in self.lists.values():
+            members.discard(key)
+        self.deleted.add(key)
+        return 202, None
+
     def snapshot(self):
         return {"profiles": self.profiles, "lists": self.lists}
 
 
 class HubspotContract(Contract):
-    """POST /crm/v3/objects/{type}/batch/upsert: <= 100 inputs; 207 for partial errors."""
+    """CRM objects: batch upsert by a unique property (<= 100 inputs; 207 for partial errors),
+    property definitions, v3 unsubscribe, GDPR delete; rate-limit headers on every answer,
+    and 429 past `max_per_10s` requests in any 10 seconds."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, max_per_10s: int = 190) -> None:
         super().__init__()
         self.token = token
-        self.objects: dict[str, dict] = {}
+        self.objects: dict[str, dict] = {}  # hs_object_id -> properties
+        self.properties: dict[str, dict] = {"email": {"hasUniqueValue": True}}
+        self.unsubscribed: set[tuple[str, str]] = set()  # (email, subscription id)
+        self.deleted: set[str] = set()
+        self.max_per_10s = max_per_10s
+        self.recent: deque[float] = deque()
 
     def check_auth(self, headers) -> bool:
         return _bearer(headers, self.token)
 
+    def _rate(self) -> tuple[bool, dict[str, str]]:
+        now = time.monotonic()
+        while self.recent and self.recent[0] <= now - 10:
+            self.recent.popleft()
+        allowed = len(self.recent) < self.max_per_10s
+        if allowed:
+            self.recent.append(now)
+        headers = {
+            "X-HubSpot-RateLimit-Max": str(self.max_per_10s),
+            "X-HubSpot-RateLimit-Remaining": str(self.max_per_10s - len(self.recent)),
+            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+        }
+        return allowed, headers
+
     def handle(self, method, path, headers, body):
+        allowed, rate_headers = self._rate()
+        if not allowed:
+            return 429, {"status": "error", "category": "RATE_LIMITS"}, {**rate_headers, "Retry-After": "1"}
+        status, payload = self._route(method, path, body)
+        return status, payload, rate_headers
+
+    def _route(self, method, path, body):
+        prop = re.fullmatch(r"/crm/v3/properties/(\w+)(?:/(\w+))?", path)
+        if prop:
+            return self._property(method, prop.group(2), body)
+        if path == "/communication-preferences/v3/unsubscribe":
+            return self._unsubscribe(_json(body))
+        if path == "/crm/v3/objects/contacts/gdpr-delete":
+            return self._gdpr_delete(_json(body))
         require(method == "POST" and re.fullmatch(r"/crm/v3/objects/\w+/batch/upsert", path) is not None, path)
-        inputs = _json(body).get("inputs")
+        return self._upsert(_json(body).get("inputs"))
+
+    def _property(self, method, name, body):
+        if method == "GET":
+            return (200, {"name": name, **self.properties[name]}) if name in self.properties else (404, {})
+        definition = _json(body)
+        require({"name", "label", "type", "fieldType", "groupName"} <= set(definition), "property definition")
+        if definition["name"] in self.properties:
+            return 409, {"message": "Property already exists"}
+        self.properties[definition["name"]] = {"hasUniqueValue": bool(definition.get("hasUniqueValue"))}
+        return 201, definition
+
+    def find(self, prop: str, value: str) -> str | None:
+        return next((oid for oid, props in self.objects.items() if props.get(prop) == value), None)
+
+    def _upsert(self, inputs):
         require(isinstance(inputs, list) and 0 < len(inputs) <= 100, "inputs: 1..100")
         results, errors = [], []
         for entry in inputs:
             require({"idProperty", "id", "properties"} <= set(entry), f"input keys {sorted(entry)}")
             require(all(value is not None for value in entry["properties"].values()), "null property (use '')")
-            if entry["id"] in self.refuse:
+            require(self.properties.get(entry["idProperty"], {}).get("hasUniqueValue"), "idProperty must be unique")
+            oid = self.find(entry["idProperty"], entry["id"])
+            email = entry["properties"].get("email")
+            taken = email and self.find("email", email) not in (None, oid)
+            if entry["id"] in self.refuse or taken:
                 errors.append(
                     {
                         "status": "error",
                         "category": "VALIDATION_ERROR",
-                        "message": "Property values were not valid",
+                        "message": "Contact already exists" if taken else "Property values were not valid",
                         "context": {"ids": [entry["id"]]},
                     }
                 )
                 continue
-            self.objects.setdefault(entry["id"], {}).update(entry["properties"])
-            results.append({"id": entry["id"], "properties": entry["properties"]})
+            oid = oid or str(len(self.objects) + len(self.deleted) + 1)
+            self.objects.setdefault(oid, {}).update({entry["idProperty"]: entry["id"], **entry["properties"]})
+            results.append({"id": oid, "properties": entry["properties"]})
         status = 207 if errors else 200
         return status, {"status": "COMPLETE", "results": results, "errors": errors}
 
+    def _unsubscribe(self, payload):
+        require({"emailAddress", "subscriptionId"} <= set(payload), "emailAddress and subscriptionId required")
+        key = (payload["emailAddress"], payload["subscriptionId"])
+        if key in self.unsubscribed:
+            return 400, {"status": "error", "message": f"{key[0]} is already unsubscribed from subscription {key[1]}"}
+        self.unsubscribed.add(key)
+        return 200, {"id": key[1], "status": "NOT_SUBSCRIBED"}
+
+    def _gdpr_delete(self, payload):
+        require({"objectId", "idProperty"} <= set(payload), "objectId and idProperty required")
+        oid = self.find(payload["idProperty"], payload["objectId"])
+        if oid is None:
+            return 404, {"message": "resource not found"}
+        self.deleted.add(payload["objectId"])
+        del self.objects[oid]
+        return 204, None
+
     def snapshot(self):
-        return self.objects
+        """Contacts by the value of the property they were upserted by (cdp_customer_id or email)."""
+        return {props.get("cdp_customer_id") or props.get("email"): props for props in self.objects.values()}
 
 
 class MetaContract(Contract):
@@ -356,16 +493,20 @@ class MetaContract(Contract):
         schema, data = payload["schema"], payload["data"]
         require(set(schema) <= {"EMAIL", "PHONE", "COUNTRY", "FN", "LN", "EXTERN_ID"}, f"schema {schema}")
         require(0 < len(data) <= 10_000, f"{len(data)} rows (1..10,000)")
+        invalid = 0
         for row in data:
             require(len(row) == len(schema), "row length differs from schema")
             require(all(value == "" or HEX64.match(value) for value in row), "values must be SHA-256 hex")
+            if any(value in self.refuse for value in row):
+                invalid += 1  # Meta counts them, without saying which
+                continue
             (self.members.add if method == "POST" else self.members.discard)(tuple(row))
         self.schema = schema
         return 200, {
             "audience_id": self.audience_id,
             "session_id": "1",
             "num_received": len(data),
-            "num_invalid_entries": 0,
+            "num_invalid_entries": invalid,
             "invalid_entry_samples": {},
         }
 
@@ -443,11 +584,14 @@ class BrazeContract(Contract):
         super().__init__()
         self.api_key = api_key
         self.users: dict[str, dict] = {}
+        self.deleted: set[str] = set()
 
     def check_auth(self, headers) -> bool:
         return _bearer(headers, self.api_key)
 
     def handle(self, method, path, headers, body):
+        if path == "/users/delete":
+            return self._delete(_json(body))
         require(method == "POST" and path == "/users/track", f"unexpected {method} {path}")
         attributes = _json(body).get("attributes")
         require(isinstance(attributes, list) and 0 < len(attributes) <= 75, "attributes: 1..75")
@@ -455,6 +599,7 @@ class BrazeContract(Contract):
         for index, user in enumerate(attributes):
             key = user.get("external_id") or user.get("email")
             require(key is not None, "attributes object without external_id or email")
+            require(user.get("email_subscribe") in (None, "unsubscribed"), "cdp never opts anyone in")
             if key in self.refuse:
                 errors.append({"type": "'external_id' is not a valid", "input_array": "attributes", "index": index})
                 continue
@@ -469,6 +614,21 @@ class BrazeContract(Contract):
             "attributes_processed": len(attributes) - len(errors),
             "errors": errors,
         }
+
+    def _delete(self, payload):
+        kinds = [
+            kind
+            for kind in ("external_ids", "user_aliases", "braze_ids", "email_addresses", "phone_numbers")
+            if kind in payload
+        ]
+        require(len(kinds) == 1, f"exactly one kind of identifier per request, got {kinds}")
+        values = payload[kinds[0]]
+        require(0 < len(values) <= 50, f"{len(values)} identifiers (1..50)")
+        for value in values:
+            for key in [k for k, user in self.users.items() if value in (k, user.get("email"))]:
+                del self.users[key]
+            self.deleted.add(value)
+        return 201, {"deleted": len(values), "message": "success"}
 
     def snapshot(self):
         return self.users

@@ -76,9 +76,9 @@ CASES = [
             "on_leave": "clear_fields",
             "identifiers": {"email": "email"},
             "fields": {"firstname": "first_name", "product": "product_name"},
-            "config": {"object_type": "contacts", "id_property": "email"},
+            "config": {"object_type": "contacts"},  # upserted by cdp_customer_id
         },
-        lambda p: p["email"],
+        lambda p: p["customer_id"],
         len,
         {"HUBSPOT_ACCESS_TOKEN": "wrong"},
     ),
@@ -147,8 +147,9 @@ def people() -> list[dict]:
     return [person(number) for number in range(PEOPLE)]
 
 
-def _sync(case: Case, url: str, warehouse, policy, env_overrides=None, **run):
-    spec = make_spec(name=f"{case.destination}_test", destination=case.destination, **case.spec)
+def _sync(case: Case, url: str, warehouse, policy, env_overrides=None, spec_overrides=None, **run):
+    declared = {**case.spec, **(spec_overrides or {})}
+    spec = make_spec(name=f"{case.destination}_test", destination=case.destination, **declared)
     env = {**case.env(url), **(env_overrides or {})}
     return run_sync(warehouse.path, spec, env=env, policy=policy, **run)
 

@@ -29,6 +29,7 @@ or service (a CRM for account managers).
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar
 
 from cdp.activate.delivery import BatchRejected, RateLimit
@@ -81,11 +82,20 @@ class HubspotDestination(Destination):
 
     def open(self) -> None:
         super().open()
-        if self.id_property == CDP_ID_PROPERTY:
-            self._ensure_id_property()
+        self.id_property_ready = self.id_property != CDP_ID_PROPERTY
+        self.id_property_lock = threading.Lock()
 
     def _ensure_id_property(self) -> None:
-        """Create the unique `cdp_customer_id` property the first time (409: someone else just did)."""
+        """Create the unique `cdp_customer_id` property the first time (409: someone else just did).
+
+        Checked before the first upsert of a run (not on open: a run with nothing to send
+        sends nothing)."""
+        with self.id_property_lock:  # the other workers wait: their upserts need the property
+            if not self.id_property_ready:
+                self._create_id_property()
+                self.id_property_ready = True
+
+    def _create_id_property(self) -> None:
         try:
             self.sender.request("GET", f"/crm/v3/properties/{self.object_type}/{CDP_ID_PROPERTY}")
             return
@@ -130,6 +140,7 @@ class HubspotDestination(Destination):
     def send(self, operation: str, items: list[dict[str, Any]]) -> dict[int, str]:
         if operation == "withdraw":
             return self._unsubscribe(items)
+        self._ensure_id_property()
         response = self.post(f"/crm/v3/objects/{self.object_type}/batch/upsert", json={"inputs": items})
         if response.status_code != 207:
             return {}
