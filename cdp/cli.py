@@ -86,6 +86,10 @@ def _register() -> None:
     from cdp.activate.cli import sync
 
     app.command("sync", rich_help_panel="Activate")(sync)
+    from cdp.privacy.cli import export_person, forget
+
+    app.command("forget", rich_help_panel="Privacy")(forget)
+    app.command("export-person", rich_help_panel="Privacy")(export_person)
     from dagster_project.cli import run
 
     app.command("run", rich_help_panel="Run")(run)

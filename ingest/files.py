@@ -62,7 +62,7 @@ from ingest.loaded import (
     committed_manifest,
 )
 from ingest.merge import keep_newest
-from ingest.readers import FileBytes, new_connection, read_batch
+from ingest.readers import FileBytes, new_connection, read_batch, without_forgotten
 from ingest.stats import SourceStats
 
 log = logging.getLogger(__name__)
@@ -142,8 +142,13 @@ def list_files(location: str, pattern: str, data_dir: Path) -> list[SourceFile]:
     return found
 
 
-def files_source(name: str, spec: FilesSource, data_dir: Path, pipeline: dlt.Pipeline, stats: SourceStats):
-    """The dlt source for one `files` entry; what `pipeline` already holds decides what is read."""
+def files_source(
+    name: str, spec: FilesSource, data_dir: Path, pipeline: dlt.Pipeline, stats: SourceStats, suppression=None
+):
+    """The dlt source for one `files` entry; what `pipeline` already holds decides what is read.
+
+    `suppression` (cdp.privacy.suppression): rows of forgotten people are quarantined, not loaded.
+    """
     location = location_of(name, spec, data_dir)
     tables = {table: list_files(location, table_spec.files, data_dir) for table, table_spec in spec.tables.items()}
     manifest = committed_manifest(pipeline)
@@ -154,7 +159,7 @@ def files_source(name: str, spec: FilesSource, data_dir: Path, pipeline: dlt.Pip
     @dlt.source(name=name, schema_contract=SCHEMA_CONTRACT)
     def source():
         return [
-            _table_resource(table, spec.tables[table], files, manifest, pipeline, stats)
+            _table_resource(table, spec.tables[table], files, manifest, pipeline, stats, suppression)
             for table, files in tables.items()
         ]
 
@@ -162,7 +167,7 @@ def files_source(name: str, spec: FilesSource, data_dir: Path, pipeline: dlt.Pip
 
 
 def _table_resource(
-    table: str, spec: FileTable, files: list[SourceFile], manifest: Manifest, pipeline: dlt.Pipeline, stats
+    table: str, spec: FileTable, files: list[SourceFile], manifest: Manifest, pipeline: dlt.Pipeline, stats, suppression
 ):
     # Every item goes out with its table's own hints (a "table variant"), so the data
     # table's key and merge settings never leak into _quarantine and _files.
@@ -191,6 +196,7 @@ def _table_resource(
             if not reads:
                 continue
             result = read_batch(con, [read.content for read in reads], table, spec, known_types)
+            result = without_forgotten(con, result, table, suppression)  # before merging: no version of theirs stays
             if spec.write_disposition == "merge" and spec.dedup_sort:
                 result = keep_newest(con, result, pipeline, table, spec)
             table_stats.add(result)

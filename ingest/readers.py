@@ -68,6 +68,7 @@ DLT_SQL_TYPES = {
 }
 LINEAGE_COLUMNS = frozenset({"_source_file", "_source_row", "_dlt_id", "_dlt_load_id", "_cdp_deleted_at"})
 _INTERNAL = frozenset({"_raw", "_path", "_file", "_bad_field", "_loaded_version"})
+FORGOTTEN = "forgotten"  # the quarantine reason of a row of a person who asked to be forgotten (cdp forget)
 _naming = NamingConvention()
 
 QUARANTINE_SCHEMA = pa.schema(
@@ -124,6 +125,52 @@ def quarantine_table(rows: list[dict], table_name: str) -> pa.Table:
     return pa.Table.from_pylist(
         [{**row, "table_name": table_name, "quarantined_at": now} for row in rows], schema=QUARANTINE_SCHEMA
     )
+
+
+# -- forgotten people --------------------------------------------------------------
+
+
+def split_forgotten(con, rows: pa.Table, table_name: str, suppression, *, source_file: str | None = None):
+    """(which rows to keep, a bool array, or None when all; quarantine rows of the rest).
+
+    The rest are rows of forgotten people (cdp.privacy.suppression): each quarantine row
+    holds where it was and why (file, row, the column that matched, FORGOTTEN), never the
+    row itself.
+    """
+    from cdp.privacy.suppression import forgotten_rows
+
+    found = forgotten_rows(con, rows, suppression)
+    if not found:
+        return None, _empty_quarantine()
+    files = rows["_source_file"].to_pylist() if "_source_file" in rows.column_names else [source_file] * rows.num_rows
+    lines = rows["_source_row"].to_pylist() if "_source_row" in rows.column_names else [None] * rows.num_rows
+    out = [_quarantine_row(files[i], lines[i], column, FORGOTTEN, None) for i, column in sorted(found.items())]
+    keep = np.ones(rows.num_rows, dtype=bool)
+    keep[list(found)] = False
+    return keep, quarantine_table(out, table_name)
+
+
+def without_forgotten(con, result: BatchRead, table_name: str, suppression) -> BatchRead:
+    """`result` with forgotten people's rows moved to quarantine, and their quarantined rows emptied of them."""
+    if suppression is None or suppression.empty:
+        return result
+    from cdp.privacy.suppression import forgotten_rows
+
+    good, keep, moved = result.good, None, _empty_quarantine()
+    if good is not None:
+        keep, moved = split_forgotten(con, good, table_name, suppression)
+        good = good if keep is None else good.filter(pa.array(keep))
+    for name in moved["source_file"].to_pylist():
+        result.files[name].quarantined += 1
+    quarantine = result.quarantine
+    found = forgotten_rows(con, quarantine.select(["raw_record", "reason"]), suppression, token_columns=["raw_record"])
+    if found:  # quarantined for another reason: keep where and that it was forgotten, not what it held
+        rows = quarantine.to_pylist()
+        for index, column in found.items():
+            rows[index].update(field=column, reason=FORGOTTEN, raw_record=None)
+        quarantine = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
+    good = good if good is not None and good.num_rows else None
+    return BatchRead(good, _concat_quarantine(quarantine, moved), result.files, result.notes)
 
 
 @dataclass

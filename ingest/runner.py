@@ -17,22 +17,36 @@ warehouse that cannot be opened stops the run.
 
 Pipeline working folders live next to the warehouse (`<warehouse>.dlt/`), so each
 warehouse file has its own state.
+
+People forgotten with `cdp forget` stay out: each source's run first reads the suppression
+list (`privacy.suppression`, hashes only; cdp/privacy/suppression.py), and a row that holds
+one of its identifiers goes to `_quarantine` with reason `forgotten`, its file, row and the
+column that matched, nothing of the row itself. File sources check each batch as they read
+it (`ingest.readers.without_forgotten`); SQL and REST sources each page after their
+incremental step (`keep_forgotten_out`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from itertools import compress
 from pathlib import Path
+from typing import ClassVar
 
 import dlt
+import pyarrow as pa
 from dlt.destinations.exceptions import DatabaseUndefinedRelation, DestinationConnectionError
+from dlt.extract.hints import make_hints
+from dlt.extract.items_transform import YieldMapItem
+from dlt.extract.resource import with_hints
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from cdp import settings
 from cdp.errors import CdpError
 from ingest.config import FilesSource, IngestConfig, RestSource, SqlSource, load_config
-from ingest.loaded import remove_replaced_rows, remove_uncommitted_rows
+from ingest.loaded import QUARANTINE_TABLE, remove_replaced_rows, remove_uncommitted_rows
 from ingest.stats import IngestSummary, SourceStats
 
 log = logging.getLogger(__name__)
@@ -90,7 +104,7 @@ def run_source(name: str, config: IngestConfig, warehouse: Path, data_dir: Path)
     remove_uncommitted_rows(pipeline)
     remove_replaced_rows(pipeline, append_tables)  # a crash after the load, before the clean-up
     try:
-        source = build_source(name, spec, data_dir, pipeline, stats)
+        source = build_source(name, spec, data_dir, pipeline, stats, forgotten_people(pipeline))
         info = pipeline.run(source)
     except DestinationConnectionError:
         raise
@@ -139,24 +153,90 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def build_source(name: str, spec, data_dir: Path, pipeline: dlt.Pipeline, stats: SourceStats):
-    """The dlt source for one entry of sources.yml (files read are counted into `stats`)."""
+def build_source(name: str, spec, data_dir: Path, pipeline: dlt.Pipeline, stats: SourceStats, suppression=None):
+    """The dlt source for one entry of sources.yml (files read are counted into `stats`).
+
+    `suppression` (cdp.privacy.suppression): rows of forgotten people are quarantined, not loaded.
+    """
     if isinstance(spec, FilesSource):
         from ingest.files import files_source
 
-        return files_source(name, spec, data_dir, pipeline, stats)
+        return files_source(name, spec, data_dir, pipeline, stats, suppression)
     if isinstance(spec, SqlSource):
-        from ingest.sql import sql_source
+        from ingest.sql import _display_url, sql_source
 
-        return sql_source(name, spec, data_dir, pipeline=pipeline, stats=stats)
-    if isinstance(spec, RestSource):
+        source = sql_source(name, spec, data_dir, pipeline=pipeline, stats=stats)
+        where = _display_url(spec.url.replace("{data_dir}", str(data_dir)))  # as sql.py's own quarantine rows
+    elif isinstance(spec, RestSource):
         from ingest.rest import MissingSetting, rest_source
 
         try:
-            return rest_source(name, spec)
+            source, where = rest_source(name, spec), spec.base_url
         except MissingSetting as error:
             raise ValueError(str(error)) from error
-    raise TypeError(f"unknown source kind for {name}")
+    else:
+        raise TypeError(f"unknown source kind for {name}")
+    return keep_forgotten_out(source, suppression, stats, where=where)
+
+
+def forgotten_people(pipeline: dlt.Pipeline):
+    """The warehouse's suppression list (`cdp forget`), read at the start of each source's run."""
+    from cdp.privacy.suppression import load
+
+    with pipeline.sql_client() as client:
+        return load(client.native_connection)
+
+
+class _KeepForgottenOut(YieldMapItem):
+    """After the incremental and the loaders' own steps (sql.py's at 1.05), before any limit (1.1)."""
+
+    placement_affinity: ClassVar[float] = 1.07
+
+    def __call__(self, item, meta=None):  # a page (list of rows) whole, not row by row
+        yield from self._f_meta(item, meta)
+
+
+def keep_forgotten_out(source, suppression, stats: SourceStats, *, where: str):
+    """Rows of forgotten people from a SQL or REST source go to `_quarantine` (files do it while reading)."""
+    if suppression is None or suppression.empty:
+        return source
+    from ingest.readers import FORGOTTEN, new_connection, split_forgotten
+
+    con = new_connection()
+    # a table variant starts from the resource's hints: without the data table's columns and key
+    quarantine_hints = make_hints(table_name=QUARANTINE_TABLE, write_disposition="append", columns={}, primary_key=[])
+
+    def step(table: str):
+        def keep_out(item, meta):
+            hints = getattr(meta, "hints", None) or {}
+            if str(hints.get("table_name") or "").startswith("_") or not isinstance(item, (pa.Table, list)):
+                yield item  # our own bookkeeping rows (_quarantine, _files), or no rows at all
+                return
+            rows = item if isinstance(item, pa.Table) else _text_table(item)
+            keep, out = split_forgotten(con, rows, table, suppression, source_file=where)
+            if keep is not None:
+                stats.table(table).quarantined += out.num_rows
+                stats.table(table).problems.setdefault((where, FORGOTTEN), [])
+                yield with_hints(out, quarantine_hints, create_table_variant=True)
+                item = item.filter(pa.array(keep)) if isinstance(item, pa.Table) else list(compress(item, keep))
+            yield item
+
+        return keep_out
+
+    for table, resource in source.resources.items():
+        resource.add_step(_KeepForgottenOut(step(table)))
+    return source
+
+
+def _text_table(rows: list) -> pa.Table:
+    """A page of JSON rows as text columns, for the forgotten check only (the page itself loads as it is)."""
+    names = list(dict.fromkeys(key for row in rows if isinstance(row, dict) for key in row))
+    texts = [
+        {k: v if v is None or isinstance(v, str) else json.dumps(v, default=str) for k, v in row.items()}
+        for row in rows
+        if isinstance(row, dict)
+    ]
+    return pa.Table.from_pylist(texts, schema=pa.schema([(name, pa.string()) for name in names]))
 
 
 def settle_pending_packages(pipeline: dlt.Pipeline) -> list[str]:
