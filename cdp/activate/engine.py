@@ -409,3 +409,37 @@ def _record_run(con: duckdb.DuckDBPyConnection, spec: SyncSpec, result: SyncResu
     columns = ", ".join(row)
     values = ", ".join(f"${name}" for name in row)
     con.execute(f"insert into reverse_etl.sync_runs ({columns}, finished_at) values ({values}, {diff.NOW_UTC})", row)
+
+
+def process_pending_erasures(
+    warehouse_path: str | Path,
+    specs: list[SyncSpec],
+    *,
+    env: Mapping[str, str] | None = None,
+    policy: DeliveryPolicy | None = None,
+) -> list[erasure.ErasureResult]:
+    """Send every pending deletion request of the warehouse (cdp forget); what each came to.
+
+    A request whose sync is no longer declared stays pending with that reason: its
+    destination settings (list, audience) live in the sync's declaration.
+    """
+    by_name = {spec.name: spec for spec in specs}
+    results: list[erasure.ErasureResult] = []
+    with duckdb.connect(str(warehouse_path)) as con:
+        erasure.ensure_schema(con)
+        pending = con.execute(
+            "select request_id, sync_name, destination, people from privacy.erasure_requests"
+            " where status = 'pending' order by sync_name, requested_at"
+        ).fetchall()
+        for sync_name in dict.fromkeys(row[1] for row in pending):
+            if sync_name in by_name:
+                destination = make_destination(by_name[sync_name], warehouse_path, env=env, policy=policy)
+                results += erasure.process_pending(con, destination)
+                continue
+            for request_id, _, destination_name, people in (row for row in pending if row[1] == sync_name):
+                left = json.loads(people or "[]")
+                result = erasure.ErasureResult(request_id, sync_name, destination_name, "pending", len(left))
+                result.error = "the sync is no longer declared; declare it again so cdp can reach its destination"
+                erasure.mark(con, request_id, sync_name, left, result)
+                results.append(result)
+    return results

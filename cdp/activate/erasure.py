@@ -4,7 +4,7 @@
 person: for every sync that ever sent them it records one request in
 `privacy.erasure_requests`, holding the identifier sets cdp sent (the sync state's
 record, the row log's records, and the person's emails and phones from
-marts.customer_360). Then `process_pending_erasures` asks each destination with a
+marts.customer_360). Then `engine.process_pending_erasures` asks each destination with a
 deletion API to delete them (Mailchimp permanent delete, Klaviyo data-privacy deletion,
 HubSpot GDPR delete, Braze user delete, Meta and Google audience removal, a webhook
 `erase` batch). A destination that is down or not configured keeps its request pending:
@@ -23,13 +23,11 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from cdp.activate.delivery import BatchRejected, DeliveryFailed, DeliveryPolicy
-from cdp.activate.specs import SyncSpec
+from cdp.activate.delivery import BatchRejected, DeliveryFailed
 from cdp.identifiers import IdentifierError
 
 log = logging.getLogger(__name__)
@@ -161,12 +159,13 @@ def _golden_identifiers(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[
 
 
 def _dedupe(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    kept = {}
-    for person in people:
-        cleaned = {key: value for key, value in person.items() if value not in (None, "")}
-        if cleaned:
-            kept[json.dumps(cleaned, sort_keys=True, default=str)] = cleaned
-    return list(kept.values())
+    """Distinct identifier sets, without those another set already holds (one request each)."""
+    cleaned = [{key: value for key, value in person.items() if value not in (None, "")} for person in people]
+    distinct = {json.dumps(person, sort_keys=True, default=str): person for person in cleaned if person}
+    sets = list(distinct.values())
+    return [
+        person for person in sets if not any(other is not person and person.items() <= other.items() for other in sets)
+    ]
 
 
 def process_pending(con: duckdb.DuckDBPyConnection, destination) -> list[ErasureResult]:
@@ -185,16 +184,16 @@ def _process_one(con, destination, request_id: str, people: list[dict[str, Any]]
     result = ErasureResult(request_id, spec.name, spec.destination, "pending", len(people))
     if not destination.erases_with:
         result.status, result.error = "not_supported", f"{spec.destination} has no deletion API cdp can call"
-        _update(con, request_id, spec.name, [], result)
+        mark(con, request_id, spec.name, [], result)
         return result
     missing = destination.missing_settings()
     if missing:
         result.error = f"not configured: {', '.join(missing)}"
-        _update(con, request_id, spec.name, people, result)
+        mark(con, request_id, spec.name, people, result)
         return result
     left, result.error = _erase(destination, people)
     result.status = "pending" if left else "deleted"
-    _update(con, request_id, spec.name, left, result)
+    mark(con, request_id, spec.name, left, result)
     log.info(
         "erasure %s in %s (%s): %s, %d of %d left",
         request_id,
@@ -208,17 +207,21 @@ def _process_one(con, destination, request_id: str, people: list[dict[str, Any]]
 
 
 def _erase(destination, people: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
-    """(people not deleted, the last error) after one pass in batches."""
+    """(people not deleted, the last error) after one pass in batches. A destination that
+    is down (retries ran out) keeps everyone not yet deleted for the next attempt."""
     left: list[dict[str, Any]] = []
     error: str | None = None
+    size = max(1, destination.erase_batch_size)
+    batches = [people[start : start + size] for start in range(0, len(people), size)]
     destination.open()
     try:
-        size = max(1, destination.erase_batch_size)
-        for start in range(0, len(people), size):
-            batch = people[start : start + size]
+        for position, batch in enumerate(batches):
             try:
                 failures = destination.erase(batch)
-            except (BatchRejected, DeliveryFailed, IdentifierError) as refused:
+            except DeliveryFailed as down:
+                left += [person for rest in batches[position:] for person in rest]
+                return left, str(down)
+            except (BatchRejected, IdentifierError) as refused:
                 failures = dict.fromkeys(range(len(batch)), str(refused))
             left += [batch[index] for index in sorted(failures)]
             error = next(iter(failures.values()), error)
@@ -227,7 +230,7 @@ def _erase(destination, people: list[dict[str, Any]]) -> tuple[list[dict[str, An
     return left, error
 
 
-def _update(con, request_id: str, sync_name: str, left: list[dict[str, Any]], result: ErasureResult) -> None:
+def mark(con, request_id: str, sync_name: str, left: list[dict[str, Any]], result: ErasureResult) -> None:
     done = result.status != "pending"
     con.execute(
         f"""
@@ -245,39 +248,3 @@ def _update(con, request_id: str, sync_name: str, left: list[dict[str, Any]], re
             "sync_name": sync_name,
         },
     )
-
-
-def process_pending_erasures(
-    warehouse_path: str | Path,
-    specs: list[SyncSpec],
-    *,
-    env: Mapping[str, str] | None = None,
-    policy: DeliveryPolicy | None = None,
-) -> list[ErasureResult]:
-    """Send every pending deletion request of the warehouse; what each came to.
-
-    A request whose sync is no longer declared stays pending with that reason: its
-    destination settings (list, audience) live in the sync's declaration.
-    """
-    from cdp.activate.engine import make_destination  # the engine imports this module
-
-    by_name = {spec.name: spec for spec in specs}
-    results: list[ErasureResult] = []
-    with duckdb.connect(str(warehouse_path)) as con:
-        ensure_schema(con)
-        pending = con.execute(
-            "select request_id, sync_name, destination, people from privacy.erasure_requests"
-            " where status = 'pending' order by sync_name, requested_at"
-        ).fetchall()
-        for sync_name in dict.fromkeys(row[1] for row in pending):
-            if sync_name in by_name:
-                destination = make_destination(by_name[sync_name], warehouse_path, env=env, policy=policy)
-                results += process_pending(con, destination)
-                continue
-            for request_id, _, destination_name, people in (row for row in pending if row[1] == sync_name):
-                left = json.loads(people or "[]")
-                result = ErasureResult(request_id, sync_name, destination_name, "pending", len(left))
-                result.error = "the sync is no longer declared; declare it again so cdp can reach its destination"
-                _update(con, request_id, sync_name, left, result)
-                results.append(result)
-    return results

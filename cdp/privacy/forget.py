@@ -47,7 +47,7 @@ from cdp.privacy.person import Person, Request, resolve
 log = logging.getLogger(__name__)
 
 NOW_UTC = "(now() at time zone 'UTC')"
-CDP_OWN_SCHEMAS = ("identity", "marts", "segments", "reverse_etl", "privacy", "cdp_meta")
+OWN_SCHEMAS = ("identity", "marts", "segments", "reverse_etl", "privacy", "cdp_meta")
 SKIPPED_SCHEMAS = ("privacy", "cdp_meta", "information_schema", "pg_catalog")
 REQUESTS_DDL = """
 create schema if not exists privacy;
@@ -193,7 +193,7 @@ def learn_identifier_columns(con: duckdb.DuckDBPyConnection) -> suppression.Iden
     """Record-id columns from the models with `source` and `source_record_id`; strong-id types from identity."""
     records: dict[str, set[str]] = {}
     for schema, table in _tables_with(con, {"source", "source_record_id"}):
-        if schema.startswith("raw_") or schema in CDP_OWN_SCHEMAS:
+        if schema.startswith("raw_") or schema in OWN_SCHEMAS:
             continue  # raw has no source_record_id; cdp's own models only repeat what staging says
         candidates = [
             name
@@ -364,7 +364,7 @@ def _lit(text: str) -> str:
 
 
 def _erase_in_destinations(warehouse: Path, specs: list, env, policy, report: ForgetReport) -> None:
-    from cdp.activate.erasure import process_pending_erasures
+    from cdp.activate.engine import process_pending_erasures
 
     for result in process_pending_erasures(warehouse, specs, env=env, policy=policy):
         if result.request_id == report.request_id:

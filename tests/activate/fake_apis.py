@@ -367,24 +367,25 @@ class KlaviyoContract(Contract):
 class HubspotContract(Contract):
     """CRM objects: batch upsert by a unique property (<= 100 inputs; 207 for partial errors),
     property definitions, v3 unsubscribe, GDPR delete; rate-limit headers on every answer,
-    and 429 past `max_per_10s` requests in any 10 seconds."""
+    and 429 past `max_per_10s` requests in any `window_s` (10) seconds."""
 
-    def __init__(self, token: str, max_per_10s: int = 190) -> None:
+    def __init__(self, token: str, max_per_10s: int = 190, window_s: float = 10.0) -> None:
         super().__init__()
         self.token = token
         self.objects: dict[str, dict] = {}  # hs_object_id -> properties
         self.properties: dict[str, dict] = {"email": {"hasUniqueValue": True}}
         self.unsubscribed: set[tuple[str, str]] = set()  # (email, subscription id)
         self.deleted: set[str] = set()
-        self.max_per_10s = max_per_10s
+        self.max_per_10s, self.window_s = max_per_10s, window_s
         self.recent: deque[float] = deque()
+        self.rate_limited = 0  # 429s answered
 
     def check_auth(self, headers) -> bool:
         return _bearer(headers, self.token)
 
     def _rate(self) -> tuple[bool, dict[str, str]]:
         now = time.monotonic()
-        while self.recent and self.recent[0] <= now - 10:
+        while self.recent and self.recent[0] <= now - self.window_s:
             self.recent.popleft()
         allowed = len(self.recent) < self.max_per_10s
         if allowed:
@@ -392,13 +393,14 @@ class HubspotContract(Contract):
         headers = {
             "X-HubSpot-RateLimit-Max": str(self.max_per_10s),
             "X-HubSpot-RateLimit-Remaining": str(self.max_per_10s - len(self.recent)),
-            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self.window_s * 1000)),
         }
         return allowed, headers
 
     def handle(self, method, path, headers, body):
         allowed, rate_headers = self._rate()
         if not allowed:
+            self.rate_limited += 1
             return 429, {"status": "error", "category": "RATE_LIMITS"}, {**rate_headers, "Retry-After": "1"}
         status, payload = self._route(method, path, body)
         return status, payload, rate_headers

@@ -294,3 +294,42 @@ def test_a_changed_identifier_replaces_the_old_member(name, warehouse, fast_poli
     assert case.members(after) == 2
     assert after != before
     assert "person1@example.com" not in after and sha("person1@example.com") not in str(after)
+
+
+def test_hubspot_updates_one_contact_when_the_email_changes(warehouse, fast_policy):
+    case = BY_NAME["hubspot"]
+    people = [person(1), person(2)]
+    warehouse.write(people)
+    with fake_apis.FakeApi(case.contract()) as api:
+        _sync(case, api.url, warehouse, fast_policy)
+        people[0]["email"] = "new.address@example.com"
+        people[0]["first_name"] = "Renamed"
+        warehouse.write(people)
+        result = _sync(case, api.url, warehouse, fast_policy)
+        assert api.violations == []
+        assert (result.updated, result.added, result.failed) == (1, 0, 0)
+        contacts = api.contract.snapshot()
+        assert len(contacts) == 2  # no second contact for the new address
+        assert contacts[people[0]["customer_id"]]["email"] == "new.address@example.com"
+        assert contacts[people[0]["customer_id"]]["firstname"] == "Renamed"
+        assert api.contract.properties["cdp_customer_id"] == {"hasUniqueValue": True}  # created on first use
+
+
+def test_meta_invalid_entries_make_the_run_partial_and_the_batch_unconfirmed(warehouse, fast_policy):
+    case = BY_NAME["meta_custom_audiences"]
+    people = [person(number) for number in range(5)]
+    warehouse.write(people)
+    with fake_apis.FakeApi(case.contract()) as api:
+        api.contract.refuse = {sha(people[2]["email"])}  # Meta counts it invalid, names no row
+        result = _sync(case, api.url, warehouse, fast_policy)
+    assert (result.status, result.added, result.unconfirmed, result.invalid_entries) == ("partial", 0, 5, 1)
+    assert "5 rows unconfirmed" in result.message
+    assert warehouse.query(
+        "select distinct status, in_destination from reverse_etl.sync_state where sync_name = 'meta_custom_audiences_test'"
+    ) == [("unconfirmed", True)]  # kept as members, so a later removal or withdrawal reaches them
+    assert warehouse.query(
+        "select status, unconfirmed, invalid_entries from reverse_etl.sync_runs where run_id = ?", [result.run_id]
+    ) == [("partial", 5, 1)]
+    assert warehouse.query("select distinct status from reverse_etl.sync_log where run_id = ?", [result.run_id]) == [
+        ("unconfirmed",)
+    ]

@@ -46,9 +46,12 @@ def project_vars(project: Path) -> dict:
 def test_a_changed_sync_makes_the_exposures_stale_naming_the_file(project_copy):
     segment = project_copy / "models" / "segments" / "cart_abandoners.yml"
     text = segment.read_text()
-    assert text.count("destination: klaviyo\n            mode: upsert") == 1
+    assert text.count("destination: klaviyo\n            purpose: email_marketing\n            mode: upsert") == 1
     segment.write_text(
-        text.replace("destination: klaviyo\n            mode: upsert", "destination: klaviyo\n            mode: mirror")
+        text.replace(
+            "destination: klaviyo\n            purpose: email_marketing\n            mode: upsert",
+            "destination: klaviyo\n            purpose: email_marketing\n            mode: mirror",
+        )
     )
 
     assert dbt_files.stale_generated(project_copy) == [
@@ -62,7 +65,7 @@ def test_a_changed_sync_makes_the_exposures_stale_naming_the_file(project_copy):
     assert not dbt_files.stale_generated(project_copy)
     exposures = yaml.safe_load((project_copy / EXPOSURES).read_text())["exposures"]
     changed = next(exposure for exposure in exposures if exposure["name"] == "cart_abandoners_email")
-    assert changed["config"]["meta"] == {"destination": "klaviyo", "mode": "mirror"}
+    assert changed["config"]["meta"] == {"destination": "klaviyo", "mode": "mirror", "purpose": "email_marketing"}
     assert "(mirror)" in changed["label"]
 
 
@@ -87,7 +90,11 @@ def test_one_exposure_per_declared_sync_on_its_segment():
         assert exposure["type"] == "application"
         assert exposure["depends_on"] == [f"ref('{model}')"]
         assert exposure["owner"]["name"]
-        assert exposure["config"]["meta"] == {"destination": sync["destination"], "mode": sync["mode"]}
+        assert exposure["config"]["meta"] == {
+            "destination": sync["destination"],
+            "mode": sync["mode"],
+            "purpose": sync["purpose"],
+        }
         assert sync["destination"] in exposure["label"] and sync["mode"] in exposure["label"]
 
 

@@ -36,7 +36,7 @@ from cdp.activate.delivery import BatchRejected, RateLimit
 from cdp.activate.destinations.base import Destination, SyncRow
 from cdp.identifiers import MissingIdentifier, email_for_destination
 
-CDP_ID_PROPERTY = "cdp_customer_id"
+OWN_ID_PROPERTY = "cdp_customer_id"
 UNSUBSCRIBE_EXPLANATION = "Consent to email marketing withdrawn at the source (synced by cdp)."
 
 
@@ -59,7 +59,7 @@ class HubspotDestination(Destination):
     def __init__(self, spec, context) -> None:
         super().__init__(spec, context)
         self.batch_size = min(int(self.config("batch_size", self.batch_size)), 100)
-        self.id_property = str(self.config("id_property", CDP_ID_PROPERTY))
+        self.id_property = str(self.config("id_property", OWN_ID_PROPERTY))
         self.object_type = str(self.config("object_type", "contacts"))
 
     def missing_settings(self) -> list[str]:
@@ -82,7 +82,7 @@ class HubspotDestination(Destination):
 
     def open(self) -> None:
         super().open()
-        self.id_property_ready = self.id_property != CDP_ID_PROPERTY
+        self.id_property_ready = self.id_property != OWN_ID_PROPERTY
         self.id_property_lock = threading.Lock()
 
     def _ensure_id_property(self) -> None:
@@ -97,13 +97,13 @@ class HubspotDestination(Destination):
 
     def _create_id_property(self) -> None:
         try:
-            self.sender.request("GET", f"/crm/v3/properties/{self.object_type}/{CDP_ID_PROPERTY}")
+            self.sender.request("GET", f"/crm/v3/properties/{self.object_type}/{OWN_ID_PROPERTY}")
             return
         except BatchRejected as error:
             if not str(error).startswith("404"):
                 raise
         definition = {
-            "name": CDP_ID_PROPERTY,
+            "name": OWN_ID_PROPERTY,
             "label": "cdp customer id",
             "description": "The customer's stable id in cdp; cdp upserts by it.",
             "type": "string",
@@ -118,7 +118,7 @@ class HubspotDestination(Destination):
                 raise
 
     def _id(self, row: SyncRow) -> str:
-        if self.id_property == CDP_ID_PROPERTY:
+        if self.id_property == OWN_ID_PROPERTY:
             return row.primary_key
         identifier = row.identifier(self.id_property)
         if identifier is None:
@@ -173,8 +173,8 @@ class HubspotDestination(Destination):
         for index, person in enumerate(people):
             if person.get("email"):
                 body = {"objectId": email_for_destination(str(person["email"])), "idProperty": "email"}
-            elif person.get("customer_id") and self.id_property == CDP_ID_PROPERTY:
-                body = {"objectId": str(person["customer_id"]), "idProperty": CDP_ID_PROPERTY}
+            elif person.get("customer_id") and self.id_property == OWN_ID_PROPERTY:
+                body = {"objectId": str(person["customer_id"]), "idProperty": OWN_ID_PROPERTY}
             else:
                 continue
             try:
