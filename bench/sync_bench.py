@@ -131,7 +131,6 @@ class RateLimitedReceiver:
     def __init__(self, rate: float, latency_s: float) -> None:
         self.latency_s = latency_s
         self.window = SlidingWindow(RateLimit(int(rate), 1))
-        self.window.window = 1.0  # the server enforces the exact limit; only the client keeps a margin
         self.accepted = 0
         self.refused = 0
         self.first = self.last = 0.0  # when the first and the last request arrived
@@ -149,7 +148,7 @@ class RateLimitedReceiver:
                 with receiver.lock:
                     allowed = receiver.window.wait_needed(time.monotonic()) == 0
                     if allowed:
-                        receiver.window.record(time.monotonic())
+                        receiver.window.record()[0] = time.monotonic()  # counted from its arrival
                     now = time.time()
                     receiver.first = receiver.first or now
                     receiver.last = now

@@ -23,6 +23,13 @@ def sync(
         typer.Option(help="dbt manifest to read the syncs from (default: dbt_project/target/manifest.json)."),
     ] = None,
     sample: Annotated[int, typer.Option(help="Rows shown per operation in a dry run.")] = 3,
+    confirm_removals: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-removals",
+            help="Let a sync remove more than CDP_MAX_REMOVAL_SHARE of its members in this run.",
+        ),
+    ] = False,
 ) -> None:
     """Sync segments to their destinations (reverse ETL). Credentials come from environment variables."""
     from rich.table import Table
@@ -48,17 +55,24 @@ def sync(
     table.add_column("sync", overflow="fold")
     table.add_column("destination", overflow="fold")
     table.add_column("status")
-    for column in ("add", "update", "remove", "failed", "no consent"):
+    for column in ("add", "update", "remove", "withdrawn", "failed", "no consent"):
         table.add_column(column, justify="right")
     notes: list[str] = []
     failed = False
     for spec in specs:
-        result = run_sync(warehouse, spec, dry_run=dry_run, full_resync=full_resync)
+        result = run_sync(
+            warehouse, spec, dry_run=dry_run, full_resync=full_resync, confirm_removals=confirm_removals or None
+        )
         planned = result.planned
         counts = (
-            (planned.get("add", 0), planned.get("update", 0), planned.get("remove", 0) + planned.get("clear", 0))
+            (
+                planned.get("add", 0),
+                planned.get("update", 0),
+                planned.get("remove", 0) + planned.get("clear", 0),
+                planned.get("withdraw", 0),
+            )
             if dry_run
-            else (result.added, result.updated, result.removed)
+            else (result.added, result.updated, result.removed, result.withdrawn)
         )
         table.add_row(
             spec.name,
@@ -70,7 +84,7 @@ def sync(
         )
         if result.message:
             notes.append(f"{spec.name}: {result.message}")
-        failed |= result.status == "failed"
+        failed |= result.status in ("failed", "blocked")
         if dry_run:
             for operation, rows in result.sample.items():
                 for primary_key, record in rows[:sample]:

@@ -2,8 +2,8 @@
 
 - Pacing: a sliding window per declared rate limit (requests per period), shared by the
   worker threads of one sync: a request goes only when fewer than the declared number were
-  sent in the last period (less a small margin for network jitter), so no window of the
-  period ever holds more than the declared rate, from the first request on.
+  answered (or are in flight) within the last period, so no window of the period ever
+  holds more than the declared rate at the destination, from the first request on.
 - Pauses: a 429 pauses every worker of the destination, not only the one that got it,
   for its Retry-After (or the backoff); a destination may read its documented rate-limit
   headers (HubSpot's X-HubSpot-RateLimit-*) and pause everyone before the limit is hit.
@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -76,56 +76,62 @@ class Unconfirmed(str):
     """
 
 
-# How far under the declared limit pacing stays: a request's arrival at the destination
-# lags its departure by a jittery few milliseconds, which must not push a window over.
-JITTER_MARGIN_SHARE = 0.05
-JITTER_MARGIN_MIN_S = 0.1
-
-
 class SlidingWindow:
-    """One declared limit as a sliding window: when each of the last `requests` requests went.
+    """One declared limit as a sliding window over the last `requests` requests.
 
-    A new request may go once the oldest of them is more than a window (plus the jitter
-    margin) old. Unlike a token bucket that starts full, no window ever holds more than the
-    declared number. Not thread-safe on its own: a `Pacer` holds the lock.
+    A request counts from the moment it leaves until a window after its answer came back
+    (while it is in flight it counts as now). Its arrival at the destination lies between
+    the two, so when the oldest of the last `requests` has been answered a window ago, a
+    new one may go and still no window of arrivals holds more than the declared number,
+    whatever the network's jitter. Unlike a token bucket that starts full, that holds from
+    the first request on. Not thread-safe on its own: a `Pacer` holds the lock.
     """
 
     def __init__(self, limit: RateLimit) -> None:
         self.requests = max(1, int(limit.requests))
-        self.window = limit.per_seconds + max(limit.per_seconds * JITTER_MARGIN_SHARE, JITTER_MARGIN_MIN_S)
-        self.sent: deque[float] = deque()
+        self.window = float(limit.per_seconds)
+        self.counted: list[list[float]] = []  # [answered at]; infinity while in flight
 
     def wait_needed(self, now: float) -> float:
-        # One expression for "out of the window" and for the wait, so float rounding cannot
-        # let a request through while the oldest still counts.
-        while self.sent and self.sent[0] + self.window - now <= 0:
-            self.sent.popleft()
-        return 0.0 if len(self.sent) < self.requests else self.sent[0] + self.window - now
+        self.counted = [entry for entry in self.counted if entry[0] + self.window > now]
+        if len(self.counted) < self.requests:
+            return 0.0
+        return min(entry[0] for entry in self.counted) + self.window - now
 
-    def record(self, now: float) -> None:
-        self.sent.append(now)
+    def record(self) -> list[float]:
+        entry = [math.inf]
+        self.counted.append(entry)
+        return entry
 
 
 class Pacer:
     """Every declared limit of a destination, shared by its workers: `acquire()` blocks until
-    a request fits in all of them, and records it in all at the same moment (a request
-    counted in one window while it still waits for another would be counted too early)."""
+    a request fits in all of them and counts it in all at once (a request counted in one
+    window while it still waits for another would be counted too early); `done(ticket)`
+    when its answer is back."""
 
     def __init__(self, limits: Iterable[RateLimit], clock: Callable[[], float] = time.monotonic) -> None:
         self.windows = [SlidingWindow(limit) for limit in limits]
         self.clock = clock
-        self.lock = threading.Lock()
+        self.answered = threading.Condition()
 
-    def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None:
+    def acquire(self, sleep: Callable[[float], None] = time.sleep) -> list[list[float]]:
         while True:
-            with self.lock:
-                now = self.clock()
-                wait = max((window.wait_needed(now) for window in self.windows), default=0.0)
+            with self.answered:
+                wait = max((window.wait_needed(self.clock()) for window in self.windows), default=0.0)
                 if wait <= 0:
-                    for window in self.windows:
-                        window.record(now)
-                    return
+                    return [window.record() for window in self.windows]
+                if math.isinf(wait):  # the window is full of requests in flight: wait for an answer
+                    self.answered.wait(timeout=1.0)
+                    continue
             sleep(wait)
+
+    def done(self, ticket: list[list[float]]) -> None:
+        with self.answered:
+            now = self.clock()
+            for entry in ticket:
+                entry[0] = now
+            self.answered.notify_all()
 
 
 class Pause:
@@ -212,7 +218,7 @@ class Sender:
 
     def _attempt(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         self.pause.wait(self.policy.sleep)
-        self.pacer.acquire(self.policy.sleep)
+        ticket = self.pacer.acquire(self.policy.sleep)
         with self._count_lock:
             self.requests_sent += 1
         try:
@@ -221,6 +227,8 @@ class Sender:
             raise TransientError(f"{method} {_path(url)}: timed out ({type(error).__name__})") from None
         except httpx.TransportError as error:
             raise TransientError(f"{method} {_path(url)}: {type(error).__name__}") from None
+        finally:
+            self.pacer.done(ticket)
         hint = self.pacing_hint(response) if self.pacing_hint else None
         if hint:
             self.pause.extend(min(hint, self.policy.max_retry_after_s))

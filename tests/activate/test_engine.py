@@ -285,8 +285,9 @@ def test_no_window_holds_more_than_the_declared_rate_from_the_first_request_on(l
     def worker(requests: int) -> None:
         for _ in range(requests):
             with lock:  # one sleeper at a time, so the time recorded is the time the pacer saw
-                pacer.acquire(clock.sleep)
+                ticket = pacer.acquire(clock.sleep)
                 sent.append(clock())
+                pacer.done(ticket)
 
     threads = [threading.Thread(target=worker, args=(limits[-1].requests,)) for _ in range(4)]
     for thread in threads:
