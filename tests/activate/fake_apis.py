@@ -443,7 +443,7 @@ class HubspotContract(Contract):
                 errors.append(
                     {
                         "status": "error",
-                        "category": "VALIDATION_ERROR",
+                        "category": "CONFLICT" if taken else "VALIDATION_ERROR",
                         "message": "Contact already exists" if taken else "Property values were not valid",
                         "context": {"ids": [entry["id"]]},
                     }

@@ -315,6 +315,18 @@ def test_hubspot_updates_one_contact_when_the_email_changes(warehouse, fast_poli
         assert api.contract.properties["cdp_customer_id"] == {"hasUniqueValue": True}  # created on first use
 
 
+def test_hubspot_adopts_a_contact_it_already_has_by_email(warehouse, fast_policy):
+    case = BY_NAME["hubspot"]
+    warehouse.write([person(1), person(2)])
+    with fake_apis.FakeApi(case.contract()) as api:
+        api.contract.objects["900"] = {"email": "person1@example.com", "firstname": "From a form"}
+        result = _sync(case, api.url, warehouse, fast_policy)
+        assert (result.added, result.failed) == (2, 0)
+        assert len(api.contract.objects) == 2
+        assert api.contract.objects["900"]["cdp_customer_id"] == person(1)["customer_id"]
+        assert api.contract.objects["900"]["firstname"] == "First1"
+
+
 def test_meta_invalid_entries_make_the_run_partial_and_the_batch_unconfirmed(warehouse, fast_policy):
     case = BY_NAME["meta_custom_audiences"]
     people = [person(number) for number in range(5)]

@@ -12,6 +12,8 @@ or service (a CRM for account managers).
   unique property `cdp_customer_id`, which cdp creates on first use (POST
   /crm/v3/properties/{object_type}, hasUniqueValue); the email is a property, so when it
   changes the same contact is updated instead of a second one being created.
+  A contact HubSpot already has under the email (from a form, or upserted by email by an
+  earlier release) is adopted: upserted by email once, receiving its cdp_customer_id.
   `config.id_property: email` upserts by email as before (an email change then makes a
   new contact).
 - Partial failure: 207 multi-status with `errors[]`, each naming the ids in `context.ids`.
@@ -141,16 +143,41 @@ class HubspotDestination(Destination):
         if operation == "withdraw":
             return self._unsubscribe(items)
         self._ensure_id_property()
+        failures, conflicts = self._upsert(items)
+        if conflicts:  # contacts HubSpot already has by email (a form, an earlier release): adopt them
+            adopted = [self._adoption(items[index]) for index in conflicts]
+            again, _ = self._upsert(adopted)
+            failures.update({conflicts[position]: error for position, error in again.items()})
+        return failures
+
+    def _upsert(self, items: list[dict[str, Any]]) -> tuple[dict[int, str], list[int]]:
+        """Refused rows {index: error}, and the indexes refused because the email is taken."""
         response = self.post(f"/crm/v3/objects/{self.object_type}/batch/upsert", json={"inputs": items})
         if response.status_code != 207:
-            return {}
+            return {}, []
         position = {item["id"]: index for index, item in enumerate(items)}
         failures: dict[int, str] = {}
+        conflicts: list[int] = []
         for error in response.json().get("errors") or []:
+            taken = self.id_property == OWN_ID_PROPERTY and _email_taken(error)
             for failed_id in (error.get("context") or {}).get("ids") or []:
-                if failed_id in position:
+                if failed_id not in position:
+                    continue
+                if taken and items[position[failed_id]]["properties"].get("email"):
+                    conflicts.append(position[failed_id])
+                else:
                     failures[position[failed_id]] = f"{error.get('category', 'ERROR')}: {error.get('message', '')}"
-        return failures
+        return failures, conflicts
+
+    @staticmethod
+    def _adoption(item: dict[str, Any]) -> dict[str, Any]:
+        """Upsert by email, giving the existing contact our id, so later upserts find it."""
+        properties = item["properties"]
+        return {
+            "idProperty": "email",
+            "id": properties["email"],
+            "properties": {**properties, OWN_ID_PROPERTY: item["id"]},
+        }
 
     def _unsubscribe(self, items: list[dict[str, Any]]) -> dict[int, str]:
         failures: dict[int, str] = {}
@@ -183,6 +210,11 @@ class HubspotDestination(Destination):
                 if not str(error).startswith("404"):
                     failures[index] = str(error)
         return failures
+
+
+def _email_taken(error: dict[str, Any]) -> bool:
+    # HubSpot refuses a new contact whose email another contact has: CONFLICT, "already exists".
+    return error.get("category") == "CONFLICT" or "already exists" in str(error.get("message", "")).lower()
 
 
 DESTINATION = HubspotDestination
