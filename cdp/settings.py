@@ -105,11 +105,20 @@ def check_memory_limit(value: Any) -> str:
     return value
 
 
-def check_threads(value: Any) -> int:
-    text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise SettingError(f"'{value}' is not a whole number of threads, 1 or more")
-    return int(text)
+def whole_number(unit: str) -> Callable[[Any], int]:
+    """A check for a whole number of `unit`, 1 or more."""
+
+    def check(value: Any) -> int:
+        text = str(value).strip()
+        if not text.isdigit() or int(text) < 1:
+            raise SettingError(f"'{value}' is not a whole number of {unit}, 1 or more")
+        return int(text)
+
+    return check
+
+
+check_threads = whole_number("threads")
+check_days = whole_number("days")
 
 
 def check_timezone(value: Any) -> str:
@@ -129,13 +138,6 @@ def check_url(value: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingError(f"'{value}' is not an http(s) URL such as https://hooks.example.com/cdp")
     return url
-
-
-def check_days(value: Any) -> int:
-    text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise SettingError(f"'{value}' is not a whole number of days, 1 or more")
-    return int(text)
 
 
 def check_share(value: Any) -> float:
