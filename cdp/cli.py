@@ -90,6 +90,9 @@ def _register() -> None:
 
     app.command("forget", rich_help_panel="Privacy")(forget)
     app.command("export-person", rich_help_panel="Privacy")(export_person)
+    from cdp.ui.cli import ui
+
+    app.command("ui", rich_help_panel="Marketers")(ui)
     from dagster_project.cli import run
 
     app.command("run", rich_help_panel="Run")(run)
