@@ -83,6 +83,25 @@ def lint() -> int:
     return 0
 
 
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; the browser tests (tests/ui) drive it with Playwright
+
+
+def ensure_browser() -> None:
+    """Install Debian's chromium for the browser tests when it is missing (as root); else say so in one line."""
+    if CHROMIUM.exists() or os.name == "nt":
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("cdp: installing chromium for the browser tests (apt-get, a few minutes) ...", flush=True)
+        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=environment)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=environment)
+        return
+    print(
+        f"cdp: {CHROMIUM} is missing and this is not root: `sudo apt-get install -y chromium`, or the browser tests fail",
+        flush=True,
+    )
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"run", "test", "lint"}:
         print(__doc__)
@@ -95,6 +114,8 @@ def main(argv: list[str]) -> int:
         return code
     if verb == "lint":
         return 0
+    if verb == "test":
+        ensure_browser()
     command = [str(BIN / "cdp"), "run", *rest] if verb == "run" else [str(BIN / "python"), "-m", "pytest", *rest]
     return subprocess.run(command).returncode
 
