@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -106,6 +108,18 @@ async def login(request: Request) -> Response:
 TEMPLATES = Jinja2Templates(
     env=Environment(loader=PackageLoader("cdp.ui", "templates"), autoescape=select_autoescape(), auto_reload=False)
 )
+
+
+_BOLD, _CODE = re.compile(r"\*\*(.+?)\*\*"), re.compile(r"`([^`]+)`")
+
+
+def inline_markdown(text: str | None) -> Markup:
+    """The little markdown dbt descriptions use (**bold**, `code`), after escaping everything else."""
+    escaped = str(escape(text or ""))
+    return Markup(_CODE.sub(r"<code>\1</code>", _BOLD.sub(r"<strong>\1</strong>", escaped)))
+
+
+TEMPLATES.env.filters["md"] = inline_markdown
 
 
 def page(request: Request, name: str, context: dict, status_code: int = 200) -> Response:
