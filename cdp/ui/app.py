@@ -43,9 +43,9 @@ PER_PAGE = 50
 class Workspace:
     """What every request shares: the published copy, the view log, the access rules."""
 
-    def __init__(self, warehouse: Path, access: Access):
+    def __init__(self, warehouse: Path, access: Access, views_file: Path | None = None):
         self.published = Published(published_path(warehouse))
-        self.views = ViewLog(views_path(warehouse))
+        self.views = ViewLog(views_file or views_path(warehouse))
         self.access = access
 
 
@@ -418,8 +418,11 @@ def _int(raw: str | None, default: int) -> int:
 # -- the app -------------------------------------------------------------------------------
 
 
-def create_app(warehouse: Path | str, access: Access | None = None) -> Starlette:
-    """The workspace over `<warehouse dir>/ui/published.duckdb`; local access unless tokens are given."""
+def create_app(warehouse: Path | str, access: Access | None = None, *, views_file: Path | None = None) -> Starlette:
+    """The workspace over `<warehouse dir>/ui/published.duckdb`; local access unless tokens are given.
+
+    `views_file` moves the view log elsewhere (the benchmark's views are nobody's).
+    """
     routes = [
         Route("/", home),
         Route("/login", login_form, methods=["GET"]),
@@ -436,5 +439,5 @@ def create_app(warehouse: Path | str, access: Access | None = None) -> Starlette
         Mount("/static", app=StaticFiles(packages=[("cdp.ui", "static")]), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(AccessCheck)])
-    app.state.workspace = Workspace(Path(warehouse).expanduser().resolve(), access or Access())
+    app.state.workspace = Workspace(Path(warehouse).expanduser().resolve(), access or Access(), views_file)
     return app
