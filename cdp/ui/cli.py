@@ -34,10 +34,24 @@ def ui(
     access = load_access(host, token, token_file)
     warehouse = Path(warehouse).expanduser().resolve() if warehouse else settings.warehouse_path()
     if publish:
-        typer.echo(f"published {publish_copy(warehouse)}")
+        typer.echo(f"published {_publish(publish_copy, warehouse)}")
     if not published_path(warehouse).exists():
         typer.echo(
             f"note: no {published_path(warehouse)} yet; pages say so until a nightly run (or --publish) writes it"
         )
     typer.echo(f"cdp ui on http://{host}:{port}/ ({'token required' if access.required else 'local only'})")
     uvicorn.run(create_app(warehouse, access), host=host, port=port, log_level="warning")
+
+
+def _publish(publish_copy, warehouse: Path) -> Path:
+    """Publish now; a warehouse another process is writing is one line, not a traceback."""
+    import duckdb
+
+    from cdp.errors import CdpError
+
+    try:
+        return publish_copy(warehouse)
+    except duckdb.IOException as error:
+        raise CdpError(
+            f"{warehouse}: cannot publish while another process writes it (a nightly run?): {error}"
+        ) from None

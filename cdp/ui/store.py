@@ -36,8 +36,8 @@ class Published:
         with self._lock:
             stamp = self._current_stamp()
             if self._con is None or stamp != self._stamp:
-                if self._con is not None:
-                    self._con.close()
+                # The old connection is dropped, not closed: closing it would close the cursors
+                # of requests still reading the previous copy; it goes when the last of them does.
                 self._con = duckdb.connect(str(self.path), read_only=True)
                 self._stamp = stamp
             return self._con.cursor()
