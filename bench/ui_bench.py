@@ -2,6 +2,7 @@
 
     python -m bench.ui_bench --warehouse /tmp/w/cdp.duckdb          # a warehouse a nightly run built
     python -m bench.ui_bench --persons 100000 --work bench/work/ui  # build one first (generate + cdp run)
+    python -m bench.ui_bench --warehouse FILE --screenshots docs/ui  # and a PNG of each page
 
 The warehouse is published first (cdp/ui/publish.py, as the nightly run does), then the app
 runs under uvicorn on a local port and each path is asked `--repeat` times over HTTP after one
@@ -118,6 +119,31 @@ def measure(base: str, named: dict[str, str], repeat: int) -> list[dict]:
     return rows
 
 
+SCREENSHOTS = {  # file name -> page name in paths()
+    "segments": "segments",
+    "segment": "segment (largest)",
+    "profiles": "profile search by email",
+    "profile": "profile (largest cluster)",
+    "syncs": "syncs",
+    "sync": "one sync",
+    "identity": "identity",
+}
+
+
+def screenshots(base: str, named: dict[str, str], folder: Path) -> None:
+    """A PNG of each page in headless Chromium (Debian's, as the browser tests use), for the README."""
+    from playwright.sync_api import sync_playwright
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        for file_name, page_name in SCREENSHOTS.items():
+            page.goto(base + named[page_name])
+            page.screenshot(path=str(folder / f"{file_name}.png"))
+        browser.close()
+
+
 def scale(published: Path) -> dict:
     with duckdb.connect(str(published), read_only=True) as con:
         return {
@@ -155,6 +181,7 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=0, help="build a demo warehouse of this many persons first")
     parser.add_argument("--work", type=Path, default=Path("bench/work/ui"), help="where --persons builds")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--screenshots", type=Path, help="also write a PNG of each page into this folder")
     parser.add_argument("--no-publish", action="store_true", help="use the published copy already there")
     args = parser.parse_args()
     from cdp.ui.publish import publish, published_path
@@ -166,7 +193,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         server, base = serve(warehouse, Path(scratch) / "views.sqlite")
         try:
-            rows = measure(base, paths(published), args.repeat)
+            named = paths(published)
+            rows = measure(base, named, args.repeat)
+            if args.screenshots:
+                screenshots(base, named, args.screenshots)
         finally:
             server.should_exit = True
     figures = {
