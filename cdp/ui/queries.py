@@ -166,6 +166,7 @@ def _sync_summary(sync: dict, run: dict | None) -> dict:
         "destination": sync.get("destination"),
         "purpose": sync.get("purpose"),
         "mode": sync.get("mode"),
+        "identifiers": sync.get("identifiers") or {},
         "last_status": run["display_status"] if run else "never run",
         "last_run_at": run["started_at"] if run else None,
         "last_message": run["message"] if run else None,
@@ -219,18 +220,26 @@ def breakdowns(cur: Cursor, name: str) -> dict[str, list[dict]]:
 
 
 def reach(cur: Cursor, name: str, syncs: list[dict]) -> list[dict]:
-    """How many members each sync may send to after consent (unknown consent is no)."""
+    """How many members each sync may send to: with the consent of its purpose (unknown is no) and an identifier.
+
+    As the engine decides it: consent per purpose as in cdp/activate/diff.py, and a row with
+    none of the sync's mapped identifiers is skipped, not sent.
+    """
     reached = []
     total = scalar(cur, f'select count(*) from segments."{name}"')
+    columns = {column for (column,) in cur.execute(f'select column_name from (describe segments."{name}")').fetchall()}
     for sync in syncs:
         purpose = sync.get("purpose") or "service"
-        condition = REACH_SQL.get(purpose, "false")
-        count = scalar(
-            cur,
-            f'select count(*) from segments."{name}" as s left join marts.customer_360 as consent using (customer_id)'
-            f" where {condition}",
-        )
-        reached.append({**sync, "purpose": purpose, "members": total, "reachable": count})
+        consent = REACH_SQL.get(purpose, "false")
+        mapped = [column for column in (sync.get("identifiers") or {}).values() if column in columns]
+        identified = " or ".join(f's."{column}" is not null' for column in mapped) or "true"
+        consented, reachable = cur.execute(
+            f"""
+            select count(*) filter (where {consent}), count(*) filter (where ({consent}) and ({identified}))
+            from segments."{name}" as s left join marts.customer_360 as consent using (customer_id)
+            """
+        ).fetchone()
+        reached.append({**sync, "purpose": purpose, "members": total, "consented": consented, "reachable": reachable})
     return reached
 
 
