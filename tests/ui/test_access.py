@@ -12,6 +12,8 @@ from cdp.errors import CdpError
 from cdp.ui.app import create_app
 from cdp.ui.auth import COOKIE, Access, load_access, read_token_file
 
+pytestmark = pytest.mark.slow  # a built warehouse (tests/ui/conftest.py)
+
 TOKEN = "s3cret-token-for-tests"
 PROTECTED = [
     "/segments",

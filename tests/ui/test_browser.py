@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a built warehouse (tests/ui/conftest.py)
+
 CHROMIUM = Path("/usr/bin/chromium")
 MISSING = f"{CHROMIUM} is missing: run `python3 dev.py test` as root (it runs apt-get install -y chromium), or install Debian's chromium package"
 

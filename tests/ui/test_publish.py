@@ -15,6 +15,8 @@ from starlette.testclient import TestClient
 from cdp.ui.app import create_app
 from cdp.ui.publish import PUBLISHED_SCHEMAS, publish, published_path, views_path
 
+pytestmark = pytest.mark.slow  # a built warehouse (tests/ui/conftest.py)
+
 
 def history(warehouse) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -10,6 +10,8 @@ import pytest
 from cdp.ui.app import API
 from cdp.ui.mask import mask_email, mask_phone
 
+pytestmark = pytest.mark.slow  # a built warehouse (tests/ui/conftest.py)
+
 PAGES = ["/segments", "/segments/cross_sell", "/profiles", "/syncs", "/syncs/cross_sell_file", "/identity"]
 
 
