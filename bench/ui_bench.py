@@ -162,7 +162,10 @@ def report(rows: list[dict], figures: dict, command: str, publish_s: float) -> s
         f"{figures['repeat']} times each; the median and the slowest wall time from request to last byte. Target: median ≤ {TARGET_MS} ms.",
         "",
         f"Scale: {figures['persons'] or 'the given warehouse'} persons → {figures['customers']:,} customers, {figures['records']:,} source records, "
-        f"{figures['events']:,} events. Publish step: {publish_s:.1f} s. Measured {figures['measured']} on {figures['machine']}.",
+        f"{figures['events']:,} events. Publish step: {f'{publish_s:.1f} s' if publish_s else 'not run'}. Measured {figures['measured']} on {figures['machine']}.",
+        "",
+        f"Load average when measured: {figures['load']} (other jobs share the CPUs). A warehouse built by `--persons N`"
+        " is `cdp run --persons N --seed 42` on a fresh demo universe: one night, so each segment has one history row.",
         "",
         "| page | path | median ms | max ms | KB | ≤ target |",
         "|---|---|---:|---:|---:|:-:|",
@@ -178,7 +181,12 @@ def report(rows: list[dict], figures: dict, command: str, publish_s: float) -> s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--warehouse", type=Path, help="a built warehouse (default: build one with --persons)")
-    parser.add_argument("--persons", type=int, default=0, help="build a demo warehouse of this many persons first")
+    parser.add_argument(
+        "--persons",
+        type=int,
+        default=0,
+        help="build a demo warehouse of this many persons first (with --warehouse: its scale, for the report)",
+    )
     parser.add_argument("--work", type=Path, default=Path("bench/work/ui"), help="where --persons builds")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--screenshots", type=Path, help="also write a PNG of each page into this folder")
@@ -189,7 +197,7 @@ def main() -> None:
     warehouse = args.warehouse or build(args.persons, args.work.resolve())
     started = time.perf_counter()
     published = published_path(warehouse) if args.no_publish else publish(warehouse)
-    publish_s = time.perf_counter() - started
+    publish_s = 0.0 if args.no_publish else time.perf_counter() - started
     with tempfile.TemporaryDirectory() as scratch:
         server, base = serve(warehouse, Path(scratch) / "views.sqlite")
         try:
@@ -205,6 +213,7 @@ def main() -> None:
         "repeat": args.repeat,
         "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} CPUs, {platform.system()}",
+        "load": " / ".join(f"{value:.1f}" for value in os.getloadavg()),
     }
     command = "python -m bench.ui_bench " + " ".join(sys.argv[1:])
     RESULTS.mkdir(exist_ok=True)
