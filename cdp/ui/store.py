@@ -36,11 +36,24 @@ class Published:
         with self._lock:
             stamp = self._current_stamp()
             if self._con is None or stamp != self._stamp:
-                # The old connection is dropped, not closed: closing it would close the cursors
-                # of requests still reading the previous copy; it goes when the last of them does.
-                self._con = duckdb.connect(str(self.path), read_only=True)
+                self._con = self._open()
                 self._stamp = stamp
-            return self._con.cursor()
+            cursor = self._con.cursor()
+        cursor.execute("use published")  # a cursor starts in the in-memory catalog
+        return cursor
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        """The copy attached read-only to a fresh in-memory database.
+
+        Not `duckdb.connect(path)`: DuckDB caches one database per path in a process, so a
+        second connect while requests still read the old copy would hand back the old file.
+        The old connection is dropped, not closed (closing it would close the cursors of
+        requests still reading the previous copy); it goes when the last of them does.
+        """
+        con = duckdb.connect(":memory:")
+        path = str(self.path).replace("'", "''")
+        con.execute(f"attach '{path}' as published (read_only)")
+        return con
 
     def _current_stamp(self) -> tuple[int, int]:
         try:

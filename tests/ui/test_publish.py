@@ -107,3 +107,17 @@ def test_without_a_published_copy_the_pages_say_so(tmp_path):
         assert response.status_code == 503 and "no published copy yet" in response.text
         assert client.get("/api/segments").status_code == 503
     assert not warehouse.exists() and not published_path(warehouse).exists()  # the app created neither
+
+
+def test_a_request_reading_the_old_copy_is_not_disturbed_by_a_new_one(warehouse_copy, built):
+    from cdp.ui import queries
+    from cdp.ui.store import Published
+
+    copy = Published(published_path(warehouse_copy))
+    reading = copy.cursor()  # a request that started before the nightly run published
+    before = len(queries.size_history(reading)["cross_sell"])
+    time.sleep(0.01)
+    publish(warehouse_copy, manifest=built.manifest)
+    after = copy.cursor()
+    assert len(queries.size_history(after)["cross_sell"]) == before + 1
+    assert len(queries.size_history(reading)["cross_sell"]) == before  # still its own, whole copy
