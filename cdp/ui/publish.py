@@ -5,8 +5,8 @@ it is being written. So the app never opens the live warehouse: at the end of ea
 run (when nobody else holds the warehouse) `publish(warehouse)`
 
 1. appends one row per segment to `ui.segment_size_history` (the trends start on night two),
-2. copies the app's own profile-view log (`<warehouse dir>/ui/views.sqlite`) into the
-   warehouse as `ui.profile_views`, so the record of who looked at whom is kept with the data,
+2. adds the app's own profile-view log (`<warehouse dir>/ui/views.sqlite`) to
+   `ui.profile_views` in the warehouse, so the record of who looked at whom is kept with the data,
 3. writes what the app reads (marts, segments, identity, reverse_etl, ui and seeds, plus the
    segments' descriptions and syncs from dbt's manifest as `ui.segment_meta`) into
    `<warehouse dir>/ui/published.duckdb`: a temp file first, then an atomic rename, so the
@@ -106,19 +106,39 @@ def record_segment_sizes(con: duckdb.DuckDBPyConnection, run_at: datetime) -> in
 
 
 def copy_profile_views(con: duckdb.DuckDBPyConnection, views_file: Path) -> int:
-    """Replace ui.profile_views with the app's whole log (the log only grows, so a full copy is idempotent)."""
+    """Add the app's logged views that ui.profile_views lacks; returns how many were new.
+
+    A view is the same view when its time, viewer, customer and path are: publishing twice adds
+    nothing, and views already copied stay even if the app's log file is later removed.
+    """
     rows = read_views(views_file)
     con.execute("create schema if not exists ui")
     con.execute(
         """
-        create or replace table ui.profile_views (
+        create table if not exists ui.profile_views (
             view_id bigint, viewed_at timestamp, viewer varchar, customer_id varchar, path varchar
         )
         """
     )
-    if rows:
-        con.executemany("insert into ui.profile_views values (?, ?, ?, ?, ?)", rows)
-    return len(rows)
+    if not rows:
+        return 0
+    con.execute(
+        "create or replace temp table logged_views (view_id bigint, viewed_at timestamp, viewer varchar,"
+        " customer_id varchar, path varchar)"
+    )
+    con.executemany("insert into logged_views values (?, ?, ?, ?, ?)", rows)
+    added = con.execute(
+        """
+        insert into ui.profile_views
+        select * from logged_views as l where not exists (
+            select 1 from ui.profile_views as v
+            where v.viewed_at = l.viewed_at and v.viewer = l.viewer and v.customer_id = l.customer_id
+              and v.path is not distinct from l.path
+        )
+        """
+    ).fetchone()[0]
+    con.execute("drop table logged_views")
+    return added
 
 
 def read_views(views_file: Path) -> list[tuple]:

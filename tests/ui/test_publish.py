@@ -59,6 +59,12 @@ def test_profile_views_are_copied_into_the_warehouse(warehouse_copy, built, tabl
     assert len(views) == 2 and {customer_id for _, customer_id in views} == {customer}
     with sqlite3.connect(views_path(warehouse_copy)) as log:
         assert log.execute("select count(*) from profile_views").fetchone()[0] == 2
+    views_path(warehouse_copy).unlink()  # the app's log removed: the views copied stay
+    with TestClient(create_app(warehouse_copy)) as client:
+        client.get(f"/api/profiles/{customer}")
+    publish(warehouse_copy, manifest=built.manifest)
+    with duckdb.connect(str(warehouse_copy), read_only=True) as con:
+        assert con.execute("select count(*) from ui.profile_views").fetchone()[0] == 3
 
 
 HOLD_WRITE_LOCK = """
