@@ -14,6 +14,7 @@ CDP_SYNC_LOG_RETENTION_DAYS 30                            days reverse_etl.sync_
 CDP_SYNC_LOG_RECORDS      full                            full: the log keeps each payload sent; hashes: only its SHA-256
 CDP_MAX_REMOVAL_SHARE     0.2                             a sync removing more of its members in one run stops
 CDP_CONFIRM_REMOVALS      unset                           1: this run's syncs may remove more than that share
+CDP_UI_TOKEN              unset                           the access token of `cdp ui` (--token overrides it)
 
 Defaults are resolved against the repository root (PROJECT_ROOT), so every command, and a
 bare `dbt build` in dbt_project/, finds the same warehouse whatever the working directory.
@@ -196,6 +197,7 @@ class Settings(BaseModel):
         DEFAULT_MAX_REMOVAL_SHARE, alias="CDP_MAX_REMOVAL_SHARE"
     )
     confirm_removals: Annotated[bool, checked(check_flag)] = Field(False, alias="CDP_CONFIRM_REMOVALS")
+    ui_token: SecretStr | None = Field(None, alias="CDP_UI_TOKEN")
 
     @classmethod
     def variables(cls) -> list[str]:
@@ -277,6 +279,11 @@ def max_removal_share() -> float:
 
 def confirm_removals() -> bool:
     return one("CDP_CONFIRM_REMOVALS", check_flag, False)
+
+
+def ui_token() -> str | None:
+    """`cdp ui`'s access token from the environment (never printed)."""
+    return os.environ.get("CDP_UI_TOKEN", "").strip() or None
 
 
 def export_environment() -> None:

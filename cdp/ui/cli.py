@@ -12,7 +12,10 @@ def ui(
     host: Annotated[str, typer.Option(help="Address to listen on; any but 127.0.0.1 needs a token.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     token: Annotated[
-        str | None, typer.Option(help="Access token every page and API call must present (Bearer or sign-in form).")
+        str | None,
+        typer.Option(
+            help="Access token every page and API call must present (Bearer or sign-in form); default CDP_UI_TOKEN."
+        ),
     ] = None,
     token_file: Annotated[
         Path | None, typer.Option(help="File of tokens, one `name token` per line; views are recorded by name.")
@@ -31,7 +34,7 @@ def ui(
     from cdp.ui.publish import publish as publish_copy
     from cdp.ui.publish import published_path
 
-    access = load_access(host, token, token_file)
+    access = load_access(host, token or settings.ui_token(), token_file)
     warehouse = Path(warehouse).expanduser().resolve() if warehouse else settings.warehouse_path()
     if publish:
         typer.echo(f"published {_publish(publish_copy, warehouse)}")
