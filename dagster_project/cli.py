@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
+
+INTERRUPTED = 130  # the shell's exit status for a command stopped by Ctrl-C
 
 
 def run(
@@ -19,20 +22,35 @@ def run(
     demo: bool = typer.Option(
         False, "--demo", help="Generate the demo universe into the data folder when it holds no files yet."
     ),
+    confirm_removals: bool = typer.Option(
+        False,
+        "--confirm-removals",
+        help="Let this run's syncs remove more than CDP_MAX_REMOVAL_SHARE of their members (after a check).",
+    ),
 ) -> None:
     """Run the whole nightly pipeline now, in-process: ingest -> dbt build (identity) -> syncs, then a summary.
 
     Generates the demo universe first when the demo is configured and its folder is empty (or
     with --demo); any other missing or empty data folder is an error. Runs are recorded in
-    $DAGSTER_HOME (default .dagster_home/), so `dagster dev` shows them.
+    $DAGSTER_HOME (default .dagster_home/), so `dagster dev` shows them. One run at a time per
+    warehouse: a second one stops at once, naming the first. Ctrl-C (or SIGTERM) stops the run
+    and dbt with it, marks the run canceled and exits 130; the next run starts normally.
     """
     from cdp.console import make_console
     from dagster_project.nightly import run_pipeline
 
     console = make_console()
-    report = run_pipeline(
-        persons=persons, seed=seed, data_dir=data_dir, warehouse=warehouse, console=console, demo=demo
-    )
+    if confirm_removals:  # read by every sync of this run (cdp.settings.confirm_removals)
+        os.environ["CDP_CONFIRM_REMOVALS"] = "1"
+    try:
+        report = run_pipeline(
+            persons=persons, seed=seed, data_dir=data_dir, warehouse=warehouse, console=console, demo=demo
+        )
+    except KeyboardInterrupt:  # before the job started or after it ended: there is no run to report
+        console.print("cdp run: interrupted")
+        raise typer.Exit(INTERRUPTED) from None
     console.print(report.render())
+    if report.cancelled:
+        raise typer.Exit(INTERRUPTED)
     if not report.success:
         raise typer.Exit(1)

@@ -8,14 +8,26 @@ group of its layer. The sync assets use the same translator to find their segmen
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster._core.errors import DagsterExecutionInterruptedError
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from cdp import settings
 from dagster_project.ingest_assets import raw_table_key
@@ -140,9 +152,106 @@ def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator, *, p
         if warehouse.is_file():  # (missing: dbt says so in one line, see cdp.dbt_plugin)
             upgrade_warehouse(warehouse)  # state tables of an older release, migrated in place
         invocation = dbt.cli(["build", *dbt_vars(warehouse)], context=context)
-        yield from invocation.stream()
+        yield from interruptible(invocation)
         # Each invocation gets its own target folder; a nightly run must not leave one behind
         # every night. A failed build raises above, so its folder stays for debugging.
         shutil.rmtree(invocation.target_path, ignore_errors=True)
 
     return dbt_build
+
+
+_END = object()
+
+
+def interruptible(invocation: DbtCliInvocation, grace_seconds: float = 15) -> Iterator[Any]:
+    """invocation.stream(), with Ctrl-C and SIGTERM stopping dbt for sure, and the step as interrupted.
+
+    Dagster raises an interrupt inside the step's code, and dagster-dbt forwards it to dbt;
+    but dagster-dbt parses each line of dbt's output under a bare `except:`, which swallows
+    an interrupt that lands there: the run went on. So while dbt's events are read, the
+    signals are ours (InterruptWatch): dbt is told, and once it has stopped the step raises
+    the interrupt (`cdp run` then cancels the run, see nightly.cancel_on_interrupt). Any
+    other end of the step (an error, the step abandoned) stops dbt too.
+    """
+    watch = InterruptWatch(invocation.process, grace_seconds)
+    events = iter(invocation.stream())
+    try:
+        while True:
+            with watch:
+                event = next(events, _END)
+            if watch.received:
+                raise DagsterExecutionInterruptedError()
+            if event is _END:
+                return
+            yield event
+    except BaseException as error:  # GeneratorExit too: the step is over, so is dbt
+        watch.stop_dbt()
+        stopped = watch.received or _by_interrupt(error) or isinstance(error, GeneratorExit)
+        if stopped:  # a stopped build leaves nothing worth debugging in its target folder
+            shutil.rmtree(invocation.target_path, ignore_errors=True)
+        if isinstance(error, DagsterExecutionInterruptedError | GeneratorExit) or not stopped:
+            raise
+        raise DagsterExecutionInterruptedError() from error
+
+
+class InterruptWatch:
+    """While entered, SIGINT and SIGTERM are noted and passed on to dbt as SIGINT (dbt then cancels
+    its queries and exits); dbt is killed if it has not exited `grace_seconds` later, or at once
+    on a second signal."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, process: subprocess.Popen, grace_seconds: float):
+        self.process, self.grace_seconds = process, grace_seconds
+        self.received = False
+        self._saved: dict[int, Any] = {}
+        self._killer: threading.Timer | None = None
+
+    def __enter__(self) -> "InterruptWatch":
+        if threading.current_thread() is threading.main_thread():  # only it may set handlers
+            self._saved = {signum: signal.getsignal(signum) for signum in self.SIGNALS}
+            for signum in self.SIGNALS:
+                signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self._saved.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        self._saved = {}
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.received:  # asked twice: stop now
+            self._kill()
+            return
+        self.received = True
+        with suppress(OSError):
+            self.process.send_signal(signal.SIGINT)
+        self._killer = threading.Timer(self.grace_seconds, self._kill)
+        self._killer.daemon = True
+        self._killer.start()
+
+    def _kill(self) -> None:
+        with suppress(OSError):
+            self.process.kill()
+
+    def stop_dbt(self) -> None:
+        """dbt asked to stop (unless it was already) and waited for; killed if it does not."""
+        if self.process.poll() is None and not self.received:
+            with suppress(OSError):
+                self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=self.grace_seconds)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            self.process.wait()
+        if self._killer is not None:
+            self._killer.cancel()
+
+
+def _by_interrupt(error: BaseException | None) -> bool:
+    """The error is an interrupt, or was raised while one was handled (dagster-dbt's wait for dbt timing out)."""
+    while error is not None:
+        if isinstance(error, DagsterExecutionInterruptedError | KeyboardInterrupt):
+            return True
+        error = error.__context__
+    return False

@@ -15,16 +15,26 @@ The demo universe is generated only when the demo is what is configured (the dem
 are enabled in ingest/sources.yml) and the data folder is the default one or `demo=True` is
 asked for, and only into a folder that holds no files yet. Any other missing or empty data
 folder is a one-line error naming it: a mistyped CDP_DATA_DIR never fills up with demo data.
+
+One run per warehouse: a run holds `<warehouse>.run.lock` (an OS lock, gone with its process)
+from start to end, and a second run on the same warehouse stops at once naming the first
+(RunInProgress). Ctrl-C or SIGTERM stops a run cleanly: the step running is interrupted (dbt
+is stopped with it), the Dagster run is marked canceled, the lock is released, and the report
+says cancelled; the next run starts as after any other.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
+import signal
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -39,6 +49,11 @@ DEFAULT_PERSONS = 5_000
 DEFAULT_SEED = 42
 # Which stage a step belongs to, by its op name (see dagster_project: dlt_<source>, dbt_build, sync__<name>).
 STAGES = {"dlt_": "ingest", "dbt_": "dbt build", "sync": "syncs"}
+LOCK_SUFFIX = ".run.lock"  # <warehouse>.run.lock: held by the run writing that warehouse
+
+
+class RunInProgress(CdpError):
+    """Another run holds the warehouse: the message names it (pid, start time, warehouse)."""
 
 
 @dataclass
@@ -51,6 +66,7 @@ class SourceCounts:
 class PipelineReport:
     run_id: str
     success: bool
+    cancelled: bool = False  # stopped by Ctrl-C or SIGTERM; the Dagster run is canceled
     generated: bool = False  # the demo universe was created by this run
     sources: dict[str, SourceCounts] = field(default_factory=dict)
     records: int = 0  # person-bearing source records resolved
@@ -100,6 +116,8 @@ class PipelineReport:
         sends.columns[2].footer = f"{sum(self.rows_failed.values()):,}"
 
         status = "[green]succeeded[/green]" if self.success else "[red]FAILED[/red]"
+        if self.cancelled:
+            status = "[yellow]CANCELLED[/yellow] (interrupted; the next run starts afresh)"
         lines = [
             f"[bold]cdp run {self.run_id[:8]}[/bold] {status}"
             + (" (generated the demo universe first)" if self.generated else "")
@@ -129,14 +147,50 @@ def run_pipeline(
     console: Console | None = None,
     demo: bool = False,
 ) -> PipelineReport:
-    """Generate the demo universe if it is configured and missing, run the nightly job in-process, report on it."""
+    """Generate the demo universe if it is configured and missing, run the nightly job in-process, report on it.
+
+    The whole run holds the warehouse's run lock (RunInProgress at once if another run has
+    it). An interrupt during the job ends in a cancelled report; one before or after it (the
+    generation, the parse, the summary) is a KeyboardInterrupt. Either way no dbt process the
+    run started is left running.
+    """
     console = console or make_console(stderr=True)
     data_dir = Path(data_dir).expanduser().resolve() if data_dir else settings.data_dir()
     warehouse = Path(warehouse).expanduser().resolve() if warehouse else settings.warehouse_path()
-    started = time.perf_counter()
-    generated = ensure_source_data(data_dir, persons, seed, console, demo=demo)
-    generate_seconds = time.perf_counter() - started
+    demo_wanted(data_dir, demo=demo)  # a wrong data folder is one line before anything is created
+    with warehouse_run_lock(warehouse), sigterm_as_interrupt(), no_dbt_left_running():
+        started = time.perf_counter()
+        generated = ensure_source_data(data_dir, persons, seed, console, demo=demo)
+        generate_seconds = time.perf_counter() - started
+        report = run_nightly_job(data_dir, warehouse, dagster_home, console)
+        report.generated, report.data_dir, report.warehouse = generated, data_dir, warehouse
+        if generated:
+            report.seconds = {"generate": generate_seconds, **report.seconds}
+        report.records, report.customers = resolution_counts(warehouse)
+        report.customer_ids_changed = customer_ids_changed(warehouse)
+        report.segments = segment_sizes(warehouse, segment_relations())
+        publish_for_the_ui(report, console)
+    return report
 
+
+def publish_for_the_ui(report: PipelineReport, console: Console) -> None:
+    """The marketer workspace's read-only copy and segment-size history (cdp/ui/publish.py),
+    written while this run still holds the warehouse. Only after a build: a run that stopped
+    before the marts leaves the last copy in place. A failure here is reported, not fatal:
+    the nightly data is in the warehouse either way."""
+    if report.cancelled or not report.customers:
+        return
+    from cdp.ui.publish import publish
+    from dagster_project.dbt_assets import cdp_project
+
+    try:
+        publish(report.warehouse, manifest=Path(cdp_project().manifest_path))
+    except Exception as error:  # the UI copy is a convenience; the run's own work is done
+        console.print(f"warning: the copy for cdp ui was not published: {type(error).__name__}: {error}")
+
+
+def run_nightly_job(data_dir: Path, warehouse: Path, dagster_home: Path | None, console: Console) -> PipelineReport:
+    """The nightly job, in-process, on these paths; the report read back from its events."""
     with console.status("parsing the dbt project ..."):
         from dagster_project.dbt_assets import cdp_project, prepare_manifest
 
@@ -155,24 +209,233 @@ def run_pipeline(
     # dbt and dlt print their own logs; they go to the run log, the console keeps the progress bar.
     with StepProgress(console, total=len(job.graph.nodes)) as progress, output_to(log_path):
         instance.add_event_listener(run_id, progress.on_event)
-        result = job.execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            raise_on_error=False,
-            tags={PID_TAG: str(os.getpid())},
-            run_config={
-                "resources": {"cdp_paths": {"config": paths}},
-                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-            },
-        )
+        # An interrupt that lands between two of dbt_build's events is raised outside the step's
+        # code, so dagster-dbt never hears of it: dbt is stopped here, before the summary opens
+        # the warehouse.
+        try:
+            with no_dbt_left_running(), SignalWatch() as signals:
+                instance.add_event_listener(run_id, cancel_on_interrupt(instance, run_id, signals))
+                result = job.execute_in_process(
+                    instance=instance,
+                    run_id=run_id,
+                    raise_on_error=False,  # an interrupt too ends here, as a canceled run
+                    tags={PID_TAG: str(os.getpid())},
+                    run_config={
+                        "resources": {"cdp_paths": {"config": paths}},
+                        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                    },
+                )
+        finally:  # none of its steps runs any more: an interrupted one must not keep the writer slot
+            instance.event_log_storage.free_concurrency_slots_for_run(run_id)
     report = report_from_events(instance, run_id, result.success)
-    report.generated, report.log_path, report.data_dir, report.warehouse = generated, log_path, data_dir, warehouse
-    if generated:
-        report.seconds = {"generate": generate_seconds, **report.seconds}
-    report.records, report.customers = resolution_counts(warehouse)
-    report.customer_ids_changed = customer_ids_changed(warehouse)
-    report.segments = segment_sizes(warehouse, segment_relations())
+    report.log_path = log_path
     return report
+
+
+def run_lock_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + LOCK_SUFFIX)
+
+
+@contextlib.contextmanager
+def warehouse_run_lock(warehouse: Path):
+    """Hold <warehouse>.run.lock for the run; RunInProgress, at once, while another run holds it.
+
+    The lock is the OS's (flock): it ends with its process, so a run that was killed leaves
+    at most a file nobody holds, which the next run takes over. The file says who holds it
+    (pid, start time, warehouse), for the line a second run prints.
+    """
+    path = run_lock_path(warehouse)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = _take_lock(path, warehouse)
+    holder = {
+        "pid": os.getpid(),
+        "started": datetime.now().astimezone().isoformat(sep=" ", timespec="seconds"),
+        "warehouse": str(warehouse),
+    }
+    try:
+        handle.truncate(0)
+        handle.write(json.dumps(holder))
+        handle.flush()
+        yield holder
+    finally:
+        path.unlink(missing_ok=True)  # while still held, so no other run can have opened this file meanwhile
+        handle.close()  # releases the lock
+
+
+def _take_lock(path: Path, warehouse: Path):
+    """The lock file, open and locked by this process; RunInProgress if another holds it."""
+    import fcntl
+
+    while True:
+        handle = path.open("a+", encoding="utf-8")  # a+: creates it, and never empties another's
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read()
+            handle.close()
+            raise RunInProgress(_in_progress_message(holder, warehouse)) from None
+        if _still_at(handle, path):
+            return handle
+        handle.close()  # the run that held it removed it as we opened it: lock the new file
+
+
+def _still_at(handle, path: Path) -> bool:
+    """True when the open file is the one at `path` (not one removed since it was opened)."""
+    try:
+        here, there = os.fstat(handle.fileno()), os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _in_progress_message(text: str, warehouse: Path) -> str:
+    try:
+        holder = json.loads(text)
+    except ValueError:  # taken a moment ago, not written yet
+        holder = {}
+    pid, started = holder.get("pid", "?"), holder.get("started", "just now")
+    return (
+        f"{warehouse}: another cdp run is using this warehouse (pid {pid}, started {started});"
+        f" wait for it to finish, or stop it (Ctrl-C, or kill {pid})"
+    )
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM stops a run as Ctrl-C does. Dagster maps it so while the job executes; this covers
+    the rest (the generation, the dbt parse, the summary), where SIGTERM would end the process
+    at once, past every cleanup."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def no_dbt_left_running(grace_seconds: float = 15):
+    """Whatever ends the block, no dbt process started in it outlives it (one would keep writing,
+    and hold DuckDB's file lock against the summary and the next run). dbt is asked to stop as
+    Ctrl-C asks (SIGINT: it cancels its queries and exits), then killed after `grace_seconds`."""
+    import psutil
+
+    me = psutil.Process()
+    before = {child.pid for child in me.children(recursive=True)}
+    try:
+        yield
+    finally:
+        left = [child for child in me.children(recursive=True) if child.pid not in before and _is_dbt(child)]
+        for process in left:
+            with contextlib.suppress(psutil.Error):
+                process.send_signal(signal.SIGINT)
+        _, alive = psutil.wait_procs(left, timeout=grace_seconds)
+        for process in alive:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        psutil.wait_procs(alive, timeout=grace_seconds)
+
+
+def _is_dbt(process) -> bool:
+    """The dbt command line: `dbt ...`, or `python .../dbt ...` as a console script runs."""
+    import psutil
+
+    try:
+        return any(Path(part).name == "dbt" for part in process.cmdline()[:2])
+    except psutil.Error:
+        return False
+
+
+# What an interrupt is raised as: Dagster's, Python's, and dlt's (which holds a signal until it can stop cleanly).
+INTERRUPTS = {"DagsterExecutionInterruptedError", "KeyboardInterrupt", "SignalReceivedException"}
+WATCHED = {signal.SIGINT, signal.SIGTERM}
+
+
+class SignalWatch:
+    """Notes a SIGINT or SIGTERM whichever handler gets it. The handlers in force during a run
+    (Dagster's, dlt's, dagster-dbt's) can hold one back or lose it: dlt keeps a first Ctrl-C
+    until it can stop cleanly and forgets it when its load ends first. This uses the
+    interpreter's wakeup fd, which every signal with a Python handler writes its number to,
+    read by a thread: `received` is the first signal seen, or None."""
+
+    STOP = b"\0"  # no signal has number 0: tells the reading thread to end
+
+    def __init__(self):
+        self.received: signal.Signals | None = None
+        self._previous_fd = -1
+
+    def __enter__(self) -> SignalWatch:
+        import socket
+
+        if threading.current_thread() is not threading.main_thread():  # only it may set the wakeup fd
+            return self
+        self._reader, self._writer = socket.socketpair()
+        self._writer.setblocking(False)
+        self._thread = threading.Thread(target=self._read, name="cdp-signal-watch", daemon=True)
+        self._thread.start()
+        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not hasattr(self, "_writer"):
+            return
+        signal.set_wakeup_fd(self._previous_fd)
+        self._writer.send(self.STOP)
+        self._thread.join(timeout=5)
+        self._reader.close()
+        self._writer.close()
+
+    def _read(self) -> None:
+        while data := self._reader.recv(64):
+            for number in data:
+                if number == 0:
+                    return
+                if number in WATCHED and self.received is None:
+                    self.received = signal.Signals(number)
+
+
+def cancel_on_interrupt(instance, run_id: str, signals: SignalWatch):
+    """An event listener that makes Ctrl-C or SIGTERM cancel the run: no step retried, none started.
+
+    Dagster treats an interrupt inside a step like an error and applies the retry policy
+    (the step runs again 30 s later), and dlt may hold one back until its load is done. On
+    the first event after a signal (or caused by an interrupt) this marks the run canceling,
+    so Dagster ends it CANCELED with the reason; then it raises the interrupt where a retry is
+    announced or the next step starts, so the run ends there, as after an interrupt between steps.
+    """
+    from dagster import DagsterRunStatus
+    from dagster._core.errors import DagsterExecutionInterruptedError
+
+    canceling: list[str] = []
+
+    def on_event(entry) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        kind = event.event_type_value
+        caused = kind in ("STEP_FAILURE", "STEP_UP_FOR_RETRY") and _caused_by_interrupt(event.event_specific_data.error)
+        if not (caused or signals.received):
+            return
+        if not canceling:
+            by = signals.received.name if signals.received else "an interrupt (Ctrl-C or SIGTERM)"
+            canceling.append(f"cdp run was stopped by {by} in step {event.step_key}")
+            run = instance.get_run_by_id(run_id)
+            if run is not None and run.status == DagsterRunStatus.STARTED:
+                instance.report_run_canceling(run, message=canceling[0])
+        if kind in ("STEP_START", "STEP_UP_FOR_RETRY"):
+            raise DagsterExecutionInterruptedError()
+
+    return on_event
+
+
+def _caused_by_interrupt(error) -> bool:
+    """The error, or one it was raised from or while handling, is an interrupt."""
+    if error is None:
+        return False
+    return error.cls_name in INTERRUPTS or _caused_by_interrupt(error.cause) or _caused_by_interrupt(error.context)
 
 
 def run_log_path(warehouse: Path, run_id: str) -> Path:
@@ -199,6 +462,18 @@ def ensure_source_data(data_dir: Path, persons: int, seed: int, console: Console
 
     Otherwise a data folder that is missing or empty is a CdpError naming it (and the setting).
     """
+    if not demo_wanted(data_dir, demo=demo):
+        return False
+    from cdp.demo.universe import generate
+
+    with console.status(f"generating a demo universe of {persons:,} persons into {data_dir} ..."):
+        generate(data_dir, persons=persons, seed=seed)
+    return True
+
+
+def demo_wanted(data_dir: Path, *, demo: bool = False) -> bool:
+    """True when the demo universe is to be generated into `data_dir`; a CdpError when the folder is
+    missing or empty and no demo is wanted, or holds files that are not this project's sources."""
     if (data_dir / "manifest.json").exists():
         return False
     has_files = data_dir.is_dir() and any(path.is_file() for path in data_dir.rglob("*"))
@@ -206,10 +481,6 @@ def ensure_source_data(data_dir: Path, persons: int, seed: int, console: Console
         require_source_folders(data_dir)
         return False  # the user's own files
     if demo or (demo_configured() and data_dir == settings.DEFAULT_DATA_DIR.resolve()):
-        from cdp.demo.universe import generate
-
-        with console.status(f"generating a demo universe of {persons:,} persons into {data_dir} ..."):
-            generate(data_dir, persons=persons, seed=seed)
         return True
     state = "is empty" if data_dir.is_dir() else "does not exist"
     raise CdpError(
@@ -292,7 +563,8 @@ def _stage_of(step_key: str | None) -> str:
 
 
 def report_from_events(instance, run_id: str, success: bool) -> PipelineReport:
-    """Rows per source and per destination from the assets' metadata, time per stage from step events."""
+    """Rows per source and per destination from the assets' metadata, time per stage from step
+    events; skipped syncs from their observations; cancelled from how the run ended."""
     from dagster import DagsterEventType
 
     report = PipelineReport(run_id=run_id, success=success)
@@ -306,13 +578,35 @@ def report_from_events(instance, run_id: str, success: bool) -> PipelineReport:
             started[event.step_key] = entry.timestamp
         elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
             seconds[_stage_of(event.step_key)] += entry.timestamp - started.get(event.step_key, entry.timestamp)
-            if event.event_type == DagsterEventType.STEP_FAILURE:
+            if event.event_type == DagsterEventType.STEP_FAILURE and not _interrupted(event):
                 error = event.step_failure_data.error
                 report.failures.append(f"{event.step_key}: {error.message.strip() if error else 'unknown error'}")
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             _count_materialization(report, event)
+        elif event.event_type == DagsterEventType.ASSET_OBSERVATION:
+            _count_observation(report, event)
+        elif event.event_type in (DagsterEventType.RUN_CANCELED, DagsterEventType.RUN_FAILURE):
+            report.cancelled = report.cancelled or _ended_by_interrupt(event)
     report.seconds = {stage: seconds[stage] for stage in STAGES.values() if stage in seconds}
     return report
+
+
+def _interrupted(step_failure) -> bool:
+    from dagster._core.execution.plan.objects import ErrorSource
+
+    data = step_failure.step_failure_data
+    return data.error_source == ErrorSource.INTERRUPT or _caused_by_interrupt(data.error)
+
+
+def _ended_by_interrupt(run_end) -> bool:
+    """Canceled, or failed by an interrupt Dagster could not tie to a cancel request (one between steps)."""
+    from dagster import DagsterEventType
+    from dagster._core.events import RunFailureReason
+
+    if run_end.event_type == DagsterEventType.RUN_CANCELED:
+        return True
+    failure = run_end.event_specific_data  # JobFailureData
+    return failure is not None and failure.failure_reason == RunFailureReason.UNEXPECTED_TERMINATION
 
 
 def _count_materialization(report: PipelineReport, event) -> None:
@@ -324,11 +618,18 @@ def _count_materialization(report: PipelineReport, event) -> None:
         counts.quarantined += int(metadata.get("rows_quarantined", 0))
     elif path[0] == "sync":
         destination = metadata.get("destination", path[-1])
-        if metadata.get("status") == "skipped":
-            report.syncs_skipped.append(path[-1])
         sent = sum(int(metadata.get(outcome, 0)) for outcome in ("added", "updated", "removed"))
         report.rows_sent[destination] = report.rows_sent.get(destination, 0) + sent
         report.rows_failed[destination] = report.rows_failed.get(destination, 0) + int(metadata.get("failed", 0))
+
+
+def _count_observation(report: PipelineReport, event) -> None:
+    """A sync whose destination is not configured is observed, not materialized (sync_assets.py)."""
+    path = event.asset_key.path
+    metadata = event.asset_observation_data.asset_observation.metadata
+    status = metadata.get("status")
+    if path[0] == "sync" and status is not None and status.value == "skipped":
+        report.syncs_skipped.append(path[-1])
 
 
 def _read_only(warehouse: Path):

@@ -54,19 +54,26 @@ def _sync_asset(spec: SyncSpec, segment_key: dg.AssetKey, pool: str) -> dg.Asset
         tags={"destination": spec.destination, "mode": spec.mode},
         description=f"{spec.mode} of segment {spec.model} to {spec.destination}",
         pool=pool,
+        output_required=False,  # a sync whose destination is not configured here materializes nothing
     )
-    def run_declared_sync(context: AssetExecutionContext, cdp_paths: CdpPaths) -> dg.MaterializeResult:
+    def run_declared_sync(context: AssetExecutionContext, cdp_paths: CdpPaths):
         from cdp.activate import run_sync
 
         result = run_sync(cdp_paths.warehouse_path(), spec)
         metadata = result_metadata(result)
         if result.status == "failed":  # nothing could be sent: fail the step so it is retried and reported
             raise dg.Failure(description=f"sync {spec.name}: {result.message}", metadata=metadata)
+        if result.status == "blocked":  # held back on purpose (mass removal): a retry would hold it again
+            raise dg.Failure(description=f"sync {spec.name}: {result.message}", metadata=metadata, allow_retries=False)
+        if result.status == "skipped":
+            # Not a success: Dagster shows the asset not materialized in this run, and the
+            # observation carries the reason (the settings it lacks) to the UI and cdp run's summary.
+            context.log.info(f"sync {spec.name} skipped: {result.message}")
+            yield dg.AssetObservation(asset_key=context.asset_key, metadata=metadata)
+            return
         if result.status == "partial":  # the failed rows are recorded and retried next run
             context.log.warning(f"sync {spec.name}: {result.failed} rows failed: {result.message}")
-        elif result.status == "skipped":  # the destination is not configured here
-            context.log.info(f"sync {spec.name}: {result.status}: {result.message}")
-        return dg.MaterializeResult(metadata=metadata)
+        yield dg.MaterializeResult(metadata=metadata)
 
     return run_declared_sync
 

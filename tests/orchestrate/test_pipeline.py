@@ -50,6 +50,26 @@ def test_a_second_run_on_an_unchanged_universe_sends_nothing(runs):
     assert runs.unchanged.rows_sent and set(runs.unchanged.rows_sent.values()) == {0}, runs.unchanged.rows_sent
 
 
+def test_no_dbt_tmp_relation_is_left_behind(runs):
+    """dbt-duckdb leaves an incremental Python model's staging table after each incremental
+    build (identity_changelog__dbt_tmp<timestamp>); the on-run-end hook drops them."""
+    import duckdb
+
+    with duckdb.connect(str(runs.warehouse), read_only=True) as connection:
+        leftovers = connection.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() where contains(table_name, '__dbt_tmp')"
+            " union all select schema_name || '.' || view_name from duckdb_views() where contains(view_name, '__dbt_tmp')"
+        ).fetchall()
+    assert leftovers == []
+
+
+def test_skipped_syncs_are_listed_as_skipped_not_as_sent(runs):
+    report = runs.unchanged
+    assert report.syncs_skipped  # the demo declares syncs to destinations not configured here
+    assert "not configured" in runs.console_output
+    assert set(report.rows_sent) == {"file"}, report.rows_sent  # only the destination that ran
+
+
 def test_the_summary_reads_at_a_glance(runs):
     for words in ("collect", "rows loaded", "customers", "segment", "rows sent", "time: "):
         assert words in runs.console_output
