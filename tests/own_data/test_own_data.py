@@ -155,7 +155,13 @@ def test_own_sources_alone_ingest_build_resolve_segment_and_export(tmp_path, mon
     spec = next(
         spec for spec in load_sync_specs(tmp_path / "target" / "manifest.json") if spec.name == "orientation_file"
     )
-    result = run_sync(warehouse, spec, env={"CDP_EXPORT_DIR": str(exports)})
+    # No source of these states consent, so the ads export reaches nobody (unknown is no) ...
+    gated = run_sync(warehouse, spec, env={"CDP_EXPORT_DIR": str(exports)})
+    assert (gated.status, gated.added, gated.skipped_consent) == ("success", 0, 2)
+    assert not list(exports.rglob("*.csv"))
+    # ... and the same segment exported for service (no marketing consent needed) holds both.
+    service = spec.model_copy(update={"name": "orientation_service_file", "purpose": "service"})
+    result = run_sync(warehouse, service, env={"CDP_EXPORT_DIR": str(exports)})
     assert result.status != "failed", result.message
     assert result.added == 2
     [exported] = list(exports.rglob("*.csv"))
