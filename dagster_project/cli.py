@@ -48,9 +48,25 @@ def run(
         )
     except KeyboardInterrupt:  # before the job started or after it ended: there is no run to report
         console.print("cdp run: interrupted")
-        raise typer.Exit(INTERRUPTED) from None
+        exit_now(INTERRUPTED)
     console.print(report.render())
     if report.cancelled:
-        raise typer.Exit(INTERRUPTED)
+        exit_now(INTERRUPTED)
     if not report.success:
         raise typer.Exit(1)
+
+
+def exit_now(code: int) -> None:
+    """End an interrupted `cdp run` at once, once its output is out.
+
+    Everything that matters is done by then (dbt stopped, the lock released, the Dagster run
+    marked canceled). But an interrupt is raised wherever the main thread is, an import
+    included, and one that lands between the import lock's acquire and release leaves it held:
+    a library's worker thread then waits for it forever (dlt's telemetry sender does, in its
+    thread pool), and a normal exit waits for that thread. So no normal exit here.
+    """
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
