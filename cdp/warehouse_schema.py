@@ -203,6 +203,11 @@ def version(con: duckdb.DuckDBPyConnection, component: str) -> int | None:
     ]
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether the warehouse (the connection's own database, not an attached one) has this table."""
+    return bool(_columns(con, schema, table))
+
+
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
     rows = con.execute(
         "select column_name from information_schema.columns where table_catalog = current_database()"

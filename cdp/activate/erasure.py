@@ -27,6 +27,7 @@ from typing import Any
 
 import duckdb
 
+from cdp import warehouse_schema
 from cdp.activate.delivery import BatchRejected, DeliveryFailed
 from cdp.identifiers import IdentifierError
 
@@ -105,16 +106,8 @@ def queue_erasures(
     return queued
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
-        ).fetchone()[0]
-    )
-
-
 def _syncs_that_sent(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[tuple[str, str]]:
-    if not _table_exists(con, "reverse_etl", "sync_runs"):
+    if not warehouse_schema.table_exists(con, "reverse_etl", "sync_runs"):
         return []
     return con.execute(
         """
@@ -150,7 +143,7 @@ def _sent_identifiers(con: duckdb.DuckDBPyConnection, sync_name: str, ids: list[
 
 
 def _golden_identifiers(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[dict[str, Any]]:
-    if not _table_exists(con, "marts", "customer_360"):
+    if not warehouse_schema.table_exists(con, "marts", "customer_360"):
         return []
     rows = con.execute(
         "select email, phone from marts.customer_360 where customer_id in (select unnest($ids))", {"ids": ids}
@@ -170,7 +163,8 @@ def _dedupe(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def process_pending(con: duckdb.DuckDBPyConnection, destination) -> list[ErasureResult]:
     """Send the pending deletion requests of one sync through its destination (see module doc)."""
-    ensure_schema(con)
+    if not warehouse_schema.table_exists(con, "privacy", "erasure_requests"):
+        return []  # nobody was ever forgotten here: no privacy schema made for nothing
     pending = con.execute(
         "select request_id, people from privacy.erasure_requests where sync_name = ? and status = 'pending'"
         " order by requested_at",

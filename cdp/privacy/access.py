@@ -29,6 +29,7 @@ import duckdb
 from cdp.errors import CdpError
 from cdp.privacy import suppression
 from cdp.privacy.person import Person, Request, resolve
+from cdp.warehouse_schema import table_exists
 
 CONSENT_COLUMN = r"(consent|subscribed_at|unsubscribed|opt_?in|opt_?out|^status$)"
 
@@ -91,7 +92,7 @@ def _record_filter() -> str:
 
 
 def _rows(con, schema: str, table: str, where: str, parameters: dict) -> list[dict[str, Any]]:
-    if not suppression.has_table(con, schema, table):
+    if not table_exists(con, schema, table):
         return []
     return _dicts(con.execute(f'select * from "{schema}"."{table}" where {where}', parameters))
 

@@ -43,6 +43,7 @@ import duckdb
 from cdp.errors import CdpError
 from cdp.privacy import outside, suppression
 from cdp.privacy.person import Person, Request, resolve
+from cdp.warehouse_schema import table_exists
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ def learn_identifier_columns(con: duckdb.DuckDBPyConnection) -> suppression.Iden
         for source, name in _equal_to_record_id(con, schema, table, candidates):
             records.setdefault(name.lower(), set()).add(source)
     strong = set()
-    if suppression.has_table(con, "identity", "identity_strong_ids"):
+    if table_exists(con, "identity", "identity_strong_ids"):
         rows = con.execute("select distinct id_type from identity.identity_strong_ids").fetchall()
         strong = {t.lower() for (t,) in rows}
     return suppression.IdentifierColumns({n: tuple(sorted(s)) for n, s in records.items()}, frozenset(strong))

@@ -27,6 +27,7 @@ import pyarrow as pa
 from cdp import identifiers, settings
 from cdp.errors import CdpError
 from cdp.privacy import suppression
+from cdp.warehouse_schema import table_exists
 
 MAX_CUSTOMERS = 20
 MAX_ROUNDS = 10
@@ -143,7 +144,7 @@ def resolve(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
 
 def blocked_identifiers(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
     """(identifier_type, value) pairs shared by many people: the seed as built, else as in seeds/."""
-    if suppression.has_table(con, "seeds", "blocked_identifiers"):
+    if table_exists(con, "seeds", "blocked_identifiers"):
         rows = con.execute("select identifier_type, value from seeds.blocked_identifiers").fetchall()
     else:
         try:
@@ -174,7 +175,7 @@ def _keys(records) -> list[str]:
 
 def _records_reached(con, person: Person) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
-    if suppression.has_table(con, "identity", "identity_inputs"):
+    if table_exists(con, "identity", "identity_inputs"):
         hashes = sorted({suppression.email_hash(e) for e in person.emails} | person.email_hashes)
         found |= set(
             con.execute(
@@ -184,7 +185,7 @@ def _records_reached(con, person: Person) -> set[tuple[str, str]]:
                 {"emails": sorted(person.emails), "hashes": hashes, "phones": sorted(person.phones)},
             ).fetchall()
         )
-    if person.strong_ids and suppression.has_table(con, "identity", "identity_strong_ids"):
+    if person.strong_ids and table_exists(con, "identity", "identity_strong_ids"):
         found |= set(
             con.execute(
                 "select source, source_record_id from identity.identity_strong_ids"
@@ -197,7 +198,7 @@ def _records_reached(con, person: Person) -> set[tuple[str, str]]:
 
 def _customers_of(con, person: Person) -> set[str]:
     found: set[str] = set()
-    if person.records and suppression.has_table(con, "identity", "record_customers"):
+    if person.records and table_exists(con, "identity", "record_customers"):
         found |= {
             customer_id
             for (customer_id,) in con.execute(
@@ -206,7 +207,7 @@ def _customers_of(con, person: Person) -> set[str]:
                 {"records": _keys(person.records)},
             ).fetchall()
         }
-    if (person.emails or person.phones) and suppression.has_table(con, "marts", "customer_360"):
+    if (person.emails or person.phones) and table_exists(con, "marts", "customer_360"):
         found |= {
             customer_id
             for (customer_id,) in con.execute(
@@ -219,7 +220,7 @@ def _customers_of(con, person: Person) -> set[str]:
 
 
 def _records_of_customers(con, customer_ids: set[str]) -> set[tuple[str, str]]:
-    if not customer_ids or not suppression.has_table(con, "identity", "record_customers"):
+    if not customer_ids or not table_exists(con, "identity", "record_customers"):
         return set()
     return set(
         con.execute(
@@ -233,7 +234,7 @@ def _add_identifiers_of_records(con, person: Person, blocked: set[tuple[str, str
     if not person.records:
         return
     records = {"records": _keys(person.records)}
-    if suppression.has_table(con, "identity", "identity_inputs"):
+    if table_exists(con, "identity", "identity_inputs"):
         rows = con.execute(
             "select email, email_sha256, phone from identity.identity_inputs"
             " where source || ':' || source_record_id in (select unnest($records))",
@@ -246,7 +247,7 @@ def _add_identifiers_of_records(con, person: Person, blocked: set[tuple[str, str
                 person.email_hashes.add(email_sha256.lower())
             if phone and ("phone", phone.lower()) not in blocked:
                 person.phones.add(phone)
-    if suppression.has_table(con, "identity", "identity_strong_ids"):
+    if table_exists(con, "identity", "identity_strong_ids"):
         rows = con.execute(
             "select id_type, id_value from identity.identity_strong_ids"
             " where source || ':' || source_record_id in (select unnest($records))",

@@ -49,6 +49,7 @@ import duckdb
 import pyarrow as pa
 
 from cdp import settings
+from cdp.warehouse_schema import table_exists
 
 KINDS = ("email", "phone", "record", "strong_id")
 CUSTOMER = "customer"  # plain customer ids: the purge's needle only, never stored
@@ -134,19 +135,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
 
-def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database()"
-            " and schema_name = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
-
-
 def stored_columns(con: duckdb.DuckDBPyConnection) -> IdentifierColumns:
     """privacy.identifier_columns as `cdp forget` last wrote it (empty before the first forget)."""
-    if not has_table(con, "privacy", "identifier_columns"):
+    if not table_exists(con, "privacy", "identifier_columns"):
         return IdentifierColumns()
     records: dict[str, set[str]] = {}
     strong = set()
@@ -196,7 +187,7 @@ NO_SUPPRESSION = Suppression(
 
 def load(con: duckdb.DuckDBPyConnection) -> Suppression:
     """Read the suppression list of this warehouse (nothing forgotten yet: empty)."""
-    if not has_table(con, "privacy", "suppression"):
+    if not table_exists(con, "privacy", "suppression"):
         return NO_SUPPRESSION
     hashes = con.execute("select kind, hash from privacy.suppression").to_arrow_table()
     return Suppression(hashes, stored_columns(con))

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from cdp.warehouse_schema import table_exists
+
 PUBLISHED_SCHEMAS = ("marts", "segments", "identity", "reverse_etl", "ui", "seeds")
 
 
@@ -86,7 +88,7 @@ def record_segment_sizes(con: duckdb.DuckDBPyConnection, run_at: datetime) -> in
         """
     )
     segments = segment_tables(con)
-    has_360 = _exists(con, "marts", "customer_360")
+    has_360 = table_exists(con, "marts", "customer_360")
     for segment in segments:
         consent = (
             "count(*) filter (where c.consent_email_marketing and not coalesce(c.email_unsubscribed, false)),"
@@ -191,9 +193,9 @@ def copy_products(con: duckdb.DuckDBPyConnection) -> None:
     except duckdb.Error:  # the shop source switched off, or staging not built
         pass
     names = []
-    if _exists(con, "marts", "customer_purchases"):
+    if table_exists(con, "marts", "customer_purchases"):
         names.append("select product_id, product_name, category from marts.customer_purchases")
-    if _exists(con, "marts", "customer_360"):
+    if table_exists(con, "marts", "customer_360"):
         names.append("select open_cart_product_id, open_cart_product_name, open_cart_category from marts.customer_360")
     union = " union all ".join(names) or "select null::varchar, null::varchar, null::varchar"
     con.execute(
@@ -223,15 +225,6 @@ def segment_meta(manifest: Path) -> list[dict]:
             }
         )
     return meta
-
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
-        " and table_catalog = current_database()",
-        [schema, table],
-    ).fetchone()
-    return bool(found and found[0])
 
 
 def _now() -> datetime:

@@ -15,6 +15,7 @@ import duckdb
 from cdp import identifiers
 from cdp.errors import CdpError
 from cdp.ui.mask import mask_email, mask_phone
+from cdp.warehouse_schema import table_exists
 
 Cursor = duckdb.DuckDBPyConnection
 
@@ -56,18 +57,8 @@ def scalar(cur: Cursor, sql: str, parameters: list | None = None) -> Any:
     return found[0] if found else None
 
 
-def has_table(cur: Cursor, schema: str, table: str) -> bool:
-    return bool(
-        scalar(
-            cur,
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        )
-    )
-
-
 def published_at(cur: Cursor) -> Any:
-    return scalar(cur, "select published_at from ui.published_at") if has_table(cur, "ui", "published_at") else None
+    return scalar(cur, "select published_at from ui.published_at") if table_exists(cur, "ui", "published_at") else None
 
 
 def sync_display_status(status: str | None, message: str | None) -> str:
@@ -99,7 +90,7 @@ def checked_segment(cur: Cursor, name: str) -> str:
 
 
 def segment_meta(cur: Cursor) -> dict[str, dict]:
-    if not has_table(cur, "ui", "segment_meta"):
+    if not table_exists(cur, "ui", "segment_meta"):
         return {}
     return {
         row["segment"]: {**row, "syncs": json.loads(row["syncs"] or "[]")}
@@ -109,7 +100,7 @@ def segment_meta(cur: Cursor) -> dict[str, dict]:
 
 def size_history(cur: Cursor) -> dict[str, list[tuple[str, int]]]:
     """Per segment, its size at each nightly run, oldest first."""
-    if not has_table(cur, "ui", "segment_size_history"):
+    if not table_exists(cur, "ui", "segment_size_history"):
         return {}
     history: dict[str, list[tuple[str, int]]] = {}
     for segment, run_at, size in cur.execute(
@@ -121,7 +112,7 @@ def size_history(cur: Cursor) -> dict[str, list[tuple[str, int]]]:
 
 def last_sync_runs(cur: Cursor) -> dict[str, dict]:
     """The latest non-dry run of each sync."""
-    if not has_table(cur, "reverse_etl", "sync_runs"):
+    if not table_exists(cur, "reverse_etl", "sync_runs"):
         return {}
     latest = rows(
         cur,
@@ -380,7 +371,7 @@ def _by_record(cur: Cursor, raw: str) -> list[str]:
         "select distinct customer_id from identity.record_customers where source_record_id = ? and (? = '' or source = ?)",
         [record_id, source, source],
     )
-    if has_table(cur, "identity", "identity_strong_ids"):
+    if table_exists(cur, "identity", "identity_strong_ids"):
         found += _ids(
             cur,
             """
@@ -454,7 +445,7 @@ def profile(cur: Cursor, customer_id: str) -> dict:
 
 
 def _trust(cur: Cursor) -> dict[str, int]:
-    if not has_table(cur, "seeds", "source_trust"):
+    if not table_exists(cur, "seeds", "source_trust"):
         return {}
     return dict(cur.execute("select source, trust_rank from seeds.source_trust").fetchall())
 
@@ -569,7 +560,7 @@ def customer_segments(cur: Cursor, customer_id: str) -> list[dict]:
 
 def sends(cur: Cursor, customer_id: str) -> list[dict]:
     """What was sent to which destination and when (reverse_etl.sync_log), and what each holds now."""
-    if not has_table(cur, "reverse_etl", "sync_log"):
+    if not table_exists(cur, "reverse_etl", "sync_log"):
         return []
     return rows(
         cur,
@@ -599,7 +590,7 @@ def identity_changes(cur: Cursor, customer_id: str) -> list[dict]:
 
 def sync_runs(cur: Cursor, *, sync: str | None = None, limit: int = 200) -> list[dict]:
     """Runs, newest first, each with its display status (not configured is not success)."""
-    if not has_table(cur, "reverse_etl", "sync_runs"):
+    if not table_exists(cur, "reverse_etl", "sync_runs"):
         return []
     found = rows(
         cur,
@@ -644,7 +635,7 @@ def syncs_overview(cur: Cursor) -> list[dict]:
 
 def sync_errors(cur: Cursor, sync: str, limit: int = 100) -> list[dict]:
     """Rows that failed, with the destination's error, newest first."""
-    if not has_table(cur, "reverse_etl", "sync_log"):
+    if not table_exists(cur, "reverse_etl", "sync_log"):
         return []
     return rows(
         cur,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import bisect
 import csv
 import json
 import threading
 
 import pytest
 
+from bench.pacing_bench import busiest_window
 from cdp.activate import run_sync
 from cdp.activate.delivery import Pacer, RateLimit, batched, parse_retry_after
 from cdp.errors import CdpError
@@ -263,12 +263,6 @@ class VirtualClock:
     def sleep(self, seconds: float) -> None:
         with self.lock:
             self.now += max(seconds, 0.0)
-
-
-def busiest_window(times: list[float], per_seconds: float) -> int:
-    """The most requests in any window of `per_seconds` (a window starts at each request)."""
-    ordered = sorted(times)
-    return max(bisect.bisect_left(ordered, start + per_seconds) - index for index, start in enumerate(ordered))
 
 
 @pytest.mark.parametrize(

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import threading
 
+from bench.pacing_bench import busiest_window
 from cdp.activate import run_sync
 from cdp.activate.delivery import DeliveryPolicy
 from tests.activate import fake_apis
 from tests.activate.conftest import make_spec, person
 from tests.activate.test_destinations import BY_NAME, _sync
-from tests.activate.test_engine import busiest_window
 
 
 class ThreadSleeps:
