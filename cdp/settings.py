@@ -15,6 +15,7 @@ CDP_SYNC_LOG_RECORDS      full                            full: the log keeps ea
 CDP_MAX_REMOVAL_SHARE     0.2                             a sync removing more of its members in one run stops
 CDP_CONFIRM_REMOVALS      unset                           1: this run's syncs may remove more than that share
 CDP_UI_TOKEN              unset                           the access token of `cdp ui` (--token overrides it)
+CDP_IDENTITY_MODEL        dbt_project/identity_model.json the trained identity model (`cdp identity train` writes it)
 
 Defaults are resolved against the repository root (PROJECT_ROOT), so every command, and a
 bare `dbt build` in dbt_project/, finds the same warehouse whatever the working directory.
@@ -46,6 +47,7 @@ INGEST_DIR = PROJECT_ROOT / "ingest"
 
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "cdp.duckdb"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "demo"
+DEFAULT_IDENTITY_MODEL = DBT_PROJECT_DIR / "identity_model.json"
 DEFAULT_DBT_THREADS = 2
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_SYNC_LOG_RETENTION_DAYS = 30
@@ -133,6 +135,15 @@ def check_timezone(value: Any) -> str:
     return name
 
 
+def check_model_file(value: Any) -> Path:
+    path = given_path(value)
+    if path.is_dir():
+        raise SettingError(
+            f"'{value}' is a folder, not a model file (name the file, e.g. {path / 'identity_model.json'})"
+        )
+    return path
+
+
 def check_url(value: Any) -> str:
     url = str(value).strip()
     parts = urlsplit(url)
@@ -198,6 +209,9 @@ class Settings(BaseModel):
     )
     confirm_removals: Annotated[bool, checked(check_flag)] = Field(False, alias="CDP_CONFIRM_REMOVALS")
     ui_token: SecretStr | None = Field(None, alias="CDP_UI_TOKEN")
+    identity_model: Annotated[Path, checked(lambda v: check_model_file(v))] = Field(
+        DEFAULT_IDENTITY_MODEL, alias="CDP_IDENTITY_MODEL"
+    )
 
     @classmethod
     def variables(cls) -> list[str]:
@@ -284,6 +298,11 @@ def confirm_removals() -> bool:
 def ui_token() -> str | None:
     """`cdp ui`'s access token from the environment (never printed)."""
     return os.environ.get("CDP_UI_TOKEN", "").strip() or None
+
+
+def identity_model_path() -> Path:
+    """The trained identity model JSON the nightly build predicts with."""
+    return one("CDP_IDENTITY_MODEL", check_model_file, DEFAULT_IDENTITY_MODEL)
 
 
 def export_environment() -> None:

@@ -18,21 +18,34 @@ identity_app = typer.Typer(
 @identity_app.command("train")
 def train(
     output: Annotated[
-        Path | None, typer.Option(help="Where to write the model JSON; default the repo's model path.")
+        Path | None, typer.Option(help="Where to write the model JSON; default CDP_IDENTITY_MODEL.")
     ] = None,
-    max_pairs: Annotated[float, typer.Option(help="Record pairs sampled to estimate u.")] = 5e6,
-    seed: Annotated[int, typer.Option(help="Sampling seed (same seed, same model).")] = 42,
 ) -> None:
-    """Re-estimate the Splink model from the warehouse's identity.identity_inputs and write its JSON."""
-    from cdp import settings
-    from cdp.identity.model import MODEL_PATH, train_model
-    from cdp.identity.prepare import prepare_matching_table
-    from cdp.identity.warehouse import INPUT_TABLES, load_tables
+    """Re-estimate the Splink model from the warehouse's identity inputs and write its JSON.
 
-    con = load_tables(settings.warehouse_path(), INPUT_TABLES)
-    prepare_matching_table(con)
-    written = train_model(con, output or MODEL_PATH, max_pairs=max_pairs, seed=seed)
-    typer.echo(f"model written: {written}")
+    The comparisons, blocking rules and sampling settings are the dbt project's `identity`
+    var; u comes from random sampling, m from EM passes chosen so that each comparison is
+    estimated by a pass that does not block on it. Levels no pass could estimate are listed
+    and shipped neutral.
+    """
+    from cdp import settings
+    from cdp.identity.model import train_model
+    from cdp.identity.prepare import default_config, match_fields, prepare_matching_table
+    from cdp.identity.warehouse import load_identity_inputs
+
+    con = load_identity_inputs(settings.warehouse_path())
+    config = default_config().with_match_fields(match_fields(con))
+    prepare_matching_table(con, config)
+    sources = [row[0] for row in con.execute("select distinct source from matching order by 1").fetchall()]
+    report = train_model(con, config, output or settings.identity_model_path(), sources=sources)
+    typer.echo(f"trained on {report.records:,} records from {', '.join(sources) or 'no source'}")
+    for rule in report.em_passes:
+        typer.echo(f"EM pass blocked on {' and '.join(rule)}")
+    for comparison, label in report.unestimated:
+        typer.echo(f"not estimated (shipped neutral, weight 0): {comparison}: {label}")
+    for comparison, label in report.raised:
+        typer.echo(f"raised to the weight of a weaker level: {comparison}: {label}")
+    typer.echo(f"model written: {report.path}")
 
 
 @identity_app.command("evaluate")
@@ -46,8 +59,8 @@ def evaluate(
     from cdp import settings
     from cdp.errors import CdpError
     from cdp.identity.evaluate import score, split_off_breakdown, write_report
-    from cdp.identity.prepare import prepare_matching_table
-    from cdp.identity.warehouse import INPUT_TABLES, load_tables
+    from cdp.identity.prepare import default_config, match_fields, prepare_matching_table
+    from cdp.identity.warehouse import load_identity_inputs, load_tables
 
     if not truth.exists():
         raise CdpError(f"{truth}: truth file not found")
@@ -57,7 +70,7 @@ def evaluate(
     except CdpError:
         con = load_tables(warehouse, {"resolution": "identity.record_customers"})
     try:  # the inputs say why records were missed, and the report's charts need them
-        load_tables(warehouse, INPUT_TABLES, con)
+        load_identity_inputs(warehouse, con)
         has_inputs = True
     except CdpError:
         if report:
@@ -75,6 +88,7 @@ def evaluate(
         figures |= split_off_breakdown(con, "resolution", "truth")
     typer.echo(json.dumps(figures, indent=2))
     if report:
-        prepare_matching_table(con)
-        for path in write_report(con, figures, report):
+        config = default_config().with_match_fields(match_fields(con))
+        prepare_matching_table(con, config)
+        for path in write_report(con, figures, report, config):
             typer.echo(f"written: {path}")

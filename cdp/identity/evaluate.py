@@ -155,18 +155,18 @@ def split_off_breakdown(con: duckdb.DuckDBPyConnection, resolution: str, truth: 
 
 
 def write_report(
-    con: duckdb.DuckDBPyConnection, figures: dict, report_dir: Path, waterfall_pairs: int = 5
+    con: duckdb.DuckDBPyConnection, figures: dict, report_dir: Path, config, waterfall_pairs: int = 5
 ) -> list[Path]:
     """figures.json plus Splink's match weights chart and a waterfall for a few pairs.
 
-    `con` must hold `matching` (the prepared inputs), so the charts use the repo's model.
+    `con` must hold `matching` (the prepared inputs), so the charts use the trained model.
     """
-    from cdp.identity.model import linker_over_matching
+    from cdp.identity.model import linker_over_matching, load_model, prediction_settings
 
     report_dir.mkdir(parents=True, exist_ok=True)
     written = [report_dir / "figures.json"]
     written[0].write_text(json.dumps(figures, indent=2) + "\n")
-    linker = linker_over_matching(con)
+    linker = linker_over_matching(con, config, prediction_settings(config, load_model()))
     weights = report_dir / "match_weights.html"
     linker.visualisations.match_weights_chart().save(str(weights))
     written.append(weights)

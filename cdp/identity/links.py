@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
-from cdp.identity.prepare import clearly_different_first_names
-
-# An email typed by hand (at the till, on a form) is sometimes one keystroke off the
-# person's real address. Local parts shorter than this are too alike across people.
-TYPO_MIN_LOCAL_LENGTH = 8
+from cdp.identity.config import EmailTypoGuardrail, IdentityConfig
+from cdp.identity.prepare import initial_of
 
 
 def _star_links(key_table: str, key_columns: str, rule_sql: str, anchor_columns: tuple[str, ...] = ()) -> str:
@@ -34,7 +31,7 @@ def _star_links(key_table: str, key_columns: str, rule_sql: str, anchor_columns:
     """
 
 
-def build_deterministic_links(con: duckdb.DuckDBPyConnection) -> None:
+def build_deterministic_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
     """Strong ids, then emails and phones that are neither blocked nor shared by a household.
 
     The email rule reads `email_sha256` when one side is known only by its hash
@@ -56,7 +53,8 @@ def build_deterministic_links(con: duckdb.DuckDBPyConnection) -> None:
     )
     phone = _star_links("phone_groups", "phone", "'phone'")
     con.execute(f"create or replace table deterministic_links as {strong} union all {email} union all {phone}")
-    con.execute(f"insert into deterministic_links {_email_typo_links()}")
+    if config.guardrails.email_typo.enabled:
+        con.execute(f"insert into deterministic_links {_email_typo_links(config.guardrails.email_typo)}")
 
 
 def _email_blocks() -> str:
@@ -73,7 +71,29 @@ def _email_blocks() -> str:
     return " union all ".join(parts)
 
 
-def _email_typo_links() -> str:
+AGREEMENT_SQL = {
+    "name": "a.first_name = b.first_name and a.last_name = b.last_name",
+    "date_of_birth": "a.date_of_birth = b.date_of_birth",
+    "phone": "a.phone = b.phone",
+    "address": "a.address = b.address",
+    "postcode": "a.postcode = b.postcode",
+    "city": "a.city = b.city",
+}
+DISAGREEMENT_SQL = {
+    "date_of_birth": "a.date_of_birth <> b.date_of_birth",
+    "phone": "a.phone <> b.phone",
+    "last_name": "damerau_levenshtein(a.last_name, b.last_name) > 1",
+    "postcode": "a.postcode <> b.postcode",
+    "address": "a.address <> b.address",
+    "city": "a.city <> b.city",
+}
+
+
+def _any(conditions: list[str]) -> str:
+    return "(" + " or ".join(f"coalesce({c}, false)" for c in conditions) + ")" if conditions else "false"
+
+
+def _email_typo_links(rule: EmailTypoGuardrail) -> str:
     """SQL: link a record whose email was seen once to the one address a keystroke away.
 
     Candidates are found without comparing all pairs: one edit (a character replaced,
@@ -82,14 +102,22 @@ def _email_typo_links() -> str:
     Only addresses seen in one record can be typos, so only they are looked up.
     The typo must be the only record with its address and have exactly one neighbour: an
     address seen in several records (the person's real one), or one that has no other
-    neighbour either; named records on the two sides must not name two people.
+    neighbour either. And the typo alone is no evidence: the records on the two sides must
+    agree on one of `rule.agree_on` (the name, the birth date, the phone, the address),
+    disagree on none of `rule.disagree_on`, and carry the same first name where both have one
+    (the twins anna.kowalski@ and hanna.kowalski@ are two people).
     """
+    # the email already carries the one difference a typo allows: names typed differently
+    # (anna. / hanna., nicknames of one name but two people) are not one person's
+    same_first_name = f"a.first_name = b.first_name or {_initial_pair('a', 'b')}"
+    agree = _any([AGREEMENT_SQL[f] for f in rule.agree_on if f in AGREEMENT_SQL])
+    disagree = _any([DISAGREEMENT_SQL[f] for f in rule.disagree_on if f in DISAGREEMENT_SQL])
     return f"""
         with keys as (
             select email_key, count(*) as records, split_part(email_key, '@', 1) as local,
                    split_part(email_key, '@', 2) as domain
             from email_groups where not hashed_only group by all
-            having len(split_part(email_key, '@', 1)) >= {TYPO_MIN_LOCAL_LENGTH}
+            having len(split_part(email_key, '@', 1)) >= {rule.min_local_length}
         ),
         blocks as ({_email_blocks()}),
         one_edit as (
@@ -104,19 +132,25 @@ def _email_typo_links() -> str:
             where key_a in (select key_a from lonely)
               and (records_b > 1 or key_b in (select key_a from lonely))
         ),
-        named as (
-            select email_key, first_name, last_name, first_name_forms from matching
-            where first_name is not null
-              and email_key in (select typo_key from unique_pairs union all select real_key from unique_pairs)
+        sides as (
+            select p.typo_key, a.unique_id as typo_id, b.unique_id as real_id,
+                   {agree} as agrees,
+                   {disagree} or coalesce(a.first_name is not null and b.first_name is not null
+                                           and not ({same_first_name}), false) as disagrees
+            from unique_pairs p
+            join matching a on a.email_key = p.typo_key
+            join matching b on b.email_key = p.real_key
         )
-        select min(r.unique_id) as unique_id_l, t.unique_id as unique_id_r, 'email_typo' as link_rule,
+        select min(real_id) as unique_id_l, typo_id as unique_id_r, 'email_typo' as link_rule,
                1.0::double as match_probability
-        from unique_pairs p
-        join email_groups t on t.email_key = p.typo_key
-        join email_groups r on r.email_key = p.real_key
-        where not exists (
-            select 1 from named a join named b on a.email_key = p.typo_key and b.email_key = p.real_key
-            where {clearly_different_first_names("a", "b")}
-        )
-        group by all
+        from sides
+        group by typo_id
+        having bool_or(agrees) and not bool_or(disagrees)
     """
+
+
+def _initial_pair(left: str, right: str) -> str:
+    return (
+        f"{initial_of(f'{left}.first_name', f'{right}.first_name')}"
+        f" or {initial_of(f'{right}.first_name', f'{left}.first_name')}"
+    )

@@ -1,178 +1,260 @@
-"""The Splink 5 model: comparisons, blocking rules, training and prediction.
+"""The Splink 5 model: prediction with the trained parameters, and training per deployment.
 
-The trained model is a JSON file versioned in the repo (`MODEL_PATH`); nightly runs
-predict with it, `cdp identity train` re-estimates it (u by random sampling, m by
-expectation maximisation on a few blocking rules) and writes it back.
+The comparisons and blocking rules come from the identity configuration
+(`cdp.identity.config`, the var `identity` in dbt_project.yml); the trained model JSON
+(`CDP_IDENTITY_MODEL`, default dbt_project/identity_model.json) holds the numbers (m and
+u per level, the prior) and, under `cdp_trained_on`, what it was trained on.
+
+Training (`train_model`, `cdp identity train`) estimates u by random sampling and m by EM
+passes chosen from the fields the data carries so that every comparison is estimated by
+at least one pass that does not block on it (`em_plan`). A level no pass could estimate
+is reported and shipped neutral (m = u), and a more similar level never weighs less than
+a less similar one of the same comparison (`guard_weights`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-MODEL_PATH = Path(__file__).resolve().parent / "model" / "splink_model.json"
-
-# The columns Splink sees; `email` is the canonical email key (null when blocked or shared).
-SPLINK_INPUT_SQL = """
-    select unique_id, first_name, first_name_forms, last_name, date_of_birth,
-           address, postcode, city, phone, email_key as email
-    from matching
-    -- records known by their email alone are linked deterministically or not at all
-    where coalesce(first_name, last_name, date_of_birth, address, phone) is not null
-"""
-
-
-def _comparisons() -> list:
-    import splink.comparison_level_library as cll
-    import splink.comparison_library as cl
-
-    def name_levels(column: str, *extra) -> list:
-        return [
-            cll.NullLevel(column),
-            cll.ExactMatchLevel(column),
-            *extra,
-            # first and last name typed the other way round
-            cll.ColumnsReversedLevel("first_name", "last_name"),
-            cll.JaroWinklerLevel(column, 0.92),
-            cll.JaroWinklerLevel(column, 0.8),
-            cll.ElseLevel(),
-        ]
-
-    return [
-        # Bob and Robert share a canonical form in the nicknames seed
-        cl.CustomComparison(
-            name_levels(
-                "first_name",
-                cll.ArrayIntersectLevel("first_name_forms", 1).configure(label_for_charts="Nickname of each other"),
-            ),
-            output_column_name="first_name",
-        ),
-        cl.CustomComparison(name_levels("last_name"), output_column_name="last_name"),
-        cl.DamerauLevenshteinAtThresholds("date_of_birth", [1]),
-        # address, postcode and city say one thing (where someone lives): one comparison,
-        # so a shared home is not counted three times
-        cl.CustomComparison(
-            [
-                cll.CustomLevel(
-                    "(address_l is null or address_r is null) and (postcode_l is null or postcode_r is null)",
-                    label_for_charts="Address and postcode missing",
-                ).configure(is_null_level=True),
-                cll.And(cll.ExactMatchLevel("address"), cll.ExactMatchLevel("postcode")),
-                cll.ExactMatchLevel("postcode"),
-                cll.And(cll.JaroWinklerLevel("address", 0.9), cll.ExactMatchLevel("city")),
-                cll.ExactMatchLevel("city"),
-                cll.ElseLevel(),
-            ],
-            output_column_name="home",
-        ),
-        cl.ExactMatch("phone"),
-        cl.ExactMatch("email"),
-    ]
-
-
-def _prediction_blocking_rules() -> list:
-    from splink import block_on
-
-    return [
-        block_on("email"),
-        block_on("phone"),
-        block_on("last_name", "date_of_birth"),
-        block_on("first_name", "date_of_birth"),
-        block_on("first_name", "postcode"),
-        block_on("last_name", "postcode"),
-        block_on("date_of_birth", "postcode"),  # swapped names, married names
-        block_on("address", "city"),
-        # first and last name typed the other way round (brokers, billing names)
-        "l.first_name = r.last_name and l.last_name = r.first_name",
-    ]
-
-
-def settings():
-    """The model's shape, untrained."""
-    from splink import SettingsCreator
-
-    return SettingsCreator(
-        link_type="dedupe_only",
-        comparisons=_comparisons(),
-        blocking_rules_to_generate_predictions=_prediction_blocking_rules(),
-        retain_intermediate_calculation_columns=True,  # waterfall charts in evaluate
-    )
-
-
-def linker_over_matching(con: duckdb.DuckDBPyConnection, model=None):
-    """A Splink linker over `matching`, with the JSON model (default) or given settings."""
-    from splink import DuckDBAPI, Linker
-
-    con.execute(f"create or replace table splink_input as {SPLINK_INPUT_SQL}")
-    db_api = DuckDBAPI(connection=con)
-    records = db_api.register(con.table("splink_input"))
-    return Linker(records, model if model is not None else MODEL_PATH, log_level=logging.WARNING)
-
+from cdp.identity.comparisons import level_labels, settings_creator, trained_settings
+from cdp.identity.config import IdentityConfig
 
 # Pairs that share an email or a phone are linked deterministically before Splink runs
 # (values shared by a household are nulled for both), so prediction skips these blocking
 # rules: fewer pairs to score, the same clusters.
 LINKED_BEFORE_SPLINK = ("email", "phone")
+TRAINED_ON = "cdp_trained_on"
 
 
-def model_for_prediction(model=None):
-    """The JSON model's settings without the blocking rules deterministic links cover."""
-    if model is not None:
-        return model
-    from splink import block_on
+def load_model(path: Path | None = None) -> dict[str, Any] | None:
+    """The trained model JSON (None when there is none yet: Splink's default m and u)."""
+    from cdp import settings
 
-    settings_dict = json.loads(MODEL_PATH.read_text())
-    covered = {block_on(column).get_blocking_rule("duckdb").blocking_rule_sql for column in LINKED_BEFORE_SPLINK}
-    settings_dict["blocking_rules_to_generate_predictions"] = [
-        rule for rule in settings_dict["blocking_rules_to_generate_predictions"] if rule["blocking_rule"] not in covered
-    ]
-    return settings_dict
+    path = path or settings.identity_model_path()
+    return json.loads(path.read_text()) if path.exists() else None
 
 
-def predict_links(con: duckdb.DuckDBPyConnection, threshold: float, model=None) -> None:
-    """Write `probabilistic_links` (pairs at or above the threshold) with the model."""
-    linker = linker_over_matching(con, model_for_prediction(model))
-    predictions = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+def splink_columns(config: IdentityConfig) -> list[str]:
+    """The matching columns Splink reads: each comparison's, and nickname forms."""
+    forms = [f"{c.name}_forms" for c in config.comparisons if c.kind == "name" and c.nicknames]
+    return [*config.columns, *forms]
+
+
+def splink_input_sql(config: IdentityConfig, available: set[str]) -> str:
+    """SQL over `matching`: the Splink input (a column the matching table lacks is null)."""
+    columns = ", ".join(
+        column if column in available else f"cast(null as varchar) as {column}" for column in splink_columns(config)
+    )
+    # records known by their email alone are linked deterministically or not at all
+    others = [column for column in config.columns if column in available and column != "email"]
+    known = f"where coalesce({', '.join(others)}) is not null" if others else ""
+    email = "email_key as email, " if "email" in config.columns else ""
+    columns = columns.replace("email, ", "", 1) if email else columns
+    return f"select unique_id, {email}{columns} from matching {known}"
+
+
+def linker_over_matching(con: duckdb.DuckDBPyConnection, config: IdentityConfig, settings):
+    """A Splink linker over `matching` with the given settings (dict or SettingsCreator)."""
+    from splink import DuckDBAPI, Linker
+
+    available = {row[0] for row in con.execute("select column_name from (describe matching)").fetchall()}
+    con.execute(f"create or replace table splink_input as {splink_input_sql(config, available)}")
+    db_api = DuckDBAPI(connection=con)
+    records = db_api.register(con.table("splink_input"))
+    return Linker(records, settings, log_level=logging.WARNING)
+
+
+def prediction_settings(config: IdentityConfig, model: dict | None) -> dict[str, Any]:
+    return trained_settings(config, model, "duckdb", skip_blocking_on=LINKED_BEFORE_SPLINK)
+
+
+def predict_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, model: dict | None) -> None:
+    """Write `scored_pairs`: every pair at or above the threshold, with each comparison's
+    level (gamma_<name>) and match weight (weight_<name>), for the guardrails and explanations."""
+    linker = linker_over_matching(con, config, prediction_settings(config, model))
+    predictions = linker.inference.predict(threshold_match_probability=config.threshold, warning_mode="never")
+    columns = set(con.table(predictions.physical_name).columns)
+    parts = []
+    for comparison in config.comparisons:
+        name = comparison.name
+        tf = f" + coalesce(mw_tf_adj_{name}, 0)" if f"mw_tf_adj_{name}" in columns else ""
+        parts.append(f"gamma_{name}, cast(mw_{name}{tf} as double) as weight_{name}")
     con.execute(f"""
-        create or replace table probabilistic_links as
-        select unique_id_l, unique_id_r, 'probabilistic' as link_rule, match_probability
+        create or replace table scored_pairs as
+        select unique_id_l, unique_id_r, match_probability, match_weight, {", ".join(parts)}
         from {predictions.physical_name}
     """)
     predictions.drop_table_from_database_and_remove_from_cache()
 
 
+def inputs_warning(con: duckdb.DuckDBPyConnection, config: IdentityConfig, model: dict | None) -> list[str]:
+    """Fields the model was trained on that no input record carries any more."""
+    trained = (model or {}).get(TRAINED_ON, {}).get("fields") or []
+    present = set(fields_present(con, config))
+    gone = [field for field in trained if field not in present]
+    if not gone:
+        return []
+    return [
+        f"the identity model was trained on {', '.join(gone)}, which no identity input carries now: "
+        "its weights for them no longer apply; run `cdp identity train`"
+    ]
+
+
+def fields_present(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> list[str]:
+    """The configured columns at least two records carry."""
+    available = {row[0] for row in con.execute("select column_name from (describe matching)").fetchall()}
+    columns = [c for c in config.columns if c in available]
+    if not columns:
+        return []
+    key = {"email": "email_key"}
+    counts = con.execute(
+        "select " + ", ".join(f"count({key.get(c, c)})" for c in columns) + " from matching"
+    ).fetchone()
+    return [column for column, count in zip(columns, counts, strict=True) if count >= 2]
+
+
+@dataclass
+class TrainingReport:
+    path: Path
+    em_passes: list[list[str]]
+    unestimated: list[tuple[str, str]] = field(default_factory=list)  # (comparison, level label)
+    raised: list[tuple[str, str]] = field(default_factory=list)  # levels lifted to a weaker level's weight
+    records: int = 0
+
+
+def block_pairs(con: duckdb.DuckDBPyConnection, fields: list[str]) -> int:
+    """Record pairs a blocking rule on equal `fields` yields in splink_input."""
+    return con.execute(f"""
+        select coalesce(sum(n * (n - 1) / 2), 0)::bigint from (
+            select count(*) as n from splink_input
+            where {" and ".join(f"{f} is not null" for f in fields)} group by {", ".join(fields)}
+        )
+    """).fetchone()[0]
+
+
+def em_plan(con: duckdb.DuckDBPyConnection, config: IdentityConfig, present: list[str]) -> list[list[str]]:
+    """EM blocking rules (lists of fields) so that each comparison whose fields are present is
+    estimated by at least one pass that does not block on it: greedy, the rule covering most
+    comparisons still uncovered first (ties: the one with more pairs, up to max_em_pairs)."""
+    candidates = [rule for rule in config.blocking_rules if isinstance(rule, list)]
+    candidates += [[column] for column in present]
+    usable = []
+    for rule in {tuple(rule): None for rule in candidates}:
+        if all(column in present for column in rule):
+            pairs = block_pairs(con, list(rule))
+            if 0 < pairs <= config.training.max_em_pairs:
+                usable.append((list(rule), pairs))
+    wanted = {c.name: set(c.columns) for c in config.comparisons if set(c.columns) & set(present)}
+    uncovered, plan = set(wanted), []
+    while uncovered:
+        covers = [(rule, pairs, {n for n in uncovered if not wanted[n] & set(rule)}) for rule, pairs in usable]
+        covers = [entry for entry in covers if entry[2]]
+        if not covers:
+            break
+        rule, _, covered = max(covers, key=lambda entry: (len(entry[2]), min(entry[1], 1e6)))
+        plan.append(rule)
+        uncovered -= covered
+    return plan
+
+
+def deterministic_rules(config: IdentityConfig, present: list[str]) -> list[list[str]]:
+    """Rules that nearly only ever pair one person's records, for the prior match probability:
+    each present email, phone or id number, and the names with the birth date."""
+    kinds = {c.name: c.kind for c in config.comparisons if c.name in present}
+    rules = [[name] for name, kind in kinds.items() if kind in ("email", "phone", "id_number")]
+    person = [name for name, kind in kinds.items() if kind in ("name", "date")]
+    if any(kinds[name] == "date" for name in person) and len(person) > 1:
+        rules.append(person)
+    return rules
+
+
 def train_model(
-    con: duckdb.DuckDBPyConnection, output: Path = MODEL_PATH, max_pairs: float = 5e6, seed: int = 42
-) -> Path:
+    con: duckdb.DuckDBPyConnection, config: IdentityConfig, output: Path, *, sources: list[str] | None = None
+) -> TrainingReport:
     """Re-estimate the model on `matching` and write the JSON (u: random sampling; m: EM)."""
     from splink import block_on
 
-    linker = linker_over_matching(con, settings())
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("email"), block_on("phone"), block_on("first_name", "last_name", "date_of_birth")], recall=0.8
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    # Each EM pass fixes the fields it blocks on and estimates m for all the others.
-    for rule in (block_on("date_of_birth"), block_on("email"), block_on("phone")):
-        linker.training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
+    linker = linker_over_matching(con, config, settings_creator(config))
+    present = fields_present(con, config)
+    records = con.execute("select count(*) from splink_input").fetchone()[0]
+    rules = deterministic_rules(config, present)
+    if rules:
+        linker.training.estimate_probability_two_random_records_match([block_on(*r) for r in rules], recall=0.8)
+    linker.training.estimate_u_using_random_sampling(max_pairs=config.training.max_pairs, seed=config.training.seed)
+    plan = em_plan(con, config, present)
+    for rule in plan:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(*rule), estimate_without_term_frequencies=True
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     linker.misc.save_model_to_json(str(output), overwrite=True)
-    floor_unseen_m_probabilities(output)
-    return output
+    model = json.loads(output.read_text())
+    report = TrainingReport(output, plan, records=records)
+    report.unestimated, report.raised = guard_weights(model)
+    model[TRAINED_ON] = {
+        "trained_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "records": records,
+        "sources": sources or [],
+        "fields": present,
+        "comparisons": [c.name for c in config.comparisons],
+        "em_passes": plan,
+        "unestimated_levels": [f"{c}: {label}" for c, label in report.unestimated],
+    }
+    output.write_text(json.dumps(model, indent=4) + "\n")
+    return report
 
 
-# A level no training pair reached (a typo in a date of birth, say) comes out of EM with
-# m = 0, which would veto every future pair at that level; it gets this small m instead.
-UNSEEN_LEVEL_M = 1e-3
+def _weight(level: dict) -> float | None:
+    m, u = level.get("m_probability"), level.get("u_probability")
+    if not m or not u:
+        return None
+    return math.log2(m / u)
 
 
-def floor_unseen_m_probabilities(model_json: Path) -> None:
-    settings_dict = json.loads(model_json.read_text())
-    for comparison in settings_dict["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            if not level.get("is_null_level") and not level.get("m_probability"):
-                level["m_probability"] = UNSEEN_LEVEL_M
-    model_json.write_text(json.dumps(settings_dict, indent=4) + "\n")
+def guard_weights(model: dict[str, Any]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Make the trained weights safe to ship, in place; returns (unestimated, raised) levels.
+
+    A level EM left without an m (no training pair reached it) gets m = u: weight 0, neither
+    for nor against. Going up a comparison from its weakest level, a level weighing less than
+    the one below it (a near-identical address seen too rarely in training) is lifted to it.
+    """
+    unestimated, raised = [], []
+    for comparison in model["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = [level for level in comparison["comparison_levels"] if not level.get("is_null_level")]
+        for level in levels:
+            if not level.get("m_probability") and level.get("u_probability"):
+                level["m_probability"] = level["u_probability"]
+                unestimated.append((name, level.get("label_for_charts", level["sql_condition"])))
+        floor = None
+        for level in reversed(levels):
+            weight = _weight(level)
+            if weight is None:
+                continue
+            if floor is not None and weight < floor:
+                level["m_probability"] = min(1.0, level["u_probability"] * 2**floor)
+                level["u_probability"] = level["m_probability"] / 2**floor
+                raised.append((name, level.get("label_for_charts", level["sql_condition"])))
+                weight = floor
+            floor = weight if floor is None else max(floor, weight)
+    return unestimated, raised
+
+
+def untrained_levels(config: IdentityConfig, model: dict | None) -> list[tuple[str, str]]:
+    """Levels of the configuration the model has no numbers for (Splink's defaults apply)."""
+    settings = trained_settings(config, model, "duckdb")
+    known = {
+        (c["output_column_name"], level.get("label_for_charts", level["sql_condition"]))
+        for c in settings["comparisons"]
+        for level in c["comparison_levels"]
+        if level.get("m_probability") is not None and level.get("u_probability") is not None
+    }
+    return [label for label in level_labels(settings) if label not in known]

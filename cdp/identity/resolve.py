@@ -13,8 +13,9 @@ run counts as logged). Everything runs in a private in-memory DuckDB connection
 
 from __future__ import annotations
 
+import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
@@ -23,9 +24,17 @@ import pandas as pd
 import pyarrow as pa
 
 from cdp import settings
+from cdp.identity.config import IdentityConfig
+from cdp.identity.explain import link_explanations
 from cdp.identity.links import build_deterministic_links
-from cdp.identity.model import predict_links
-from cdp.identity.prepare import clearly_different_first_names, prepare_matching_table
+from cdp.identity.model import inputs_warning, load_model, predict_links
+from cdp.identity.prepare import (
+    clearly_different_birth_dates,
+    clearly_different_first_names,
+    default_config,
+    match_fields,
+    prepare_matching_table,
+)
 from cdp.identity.stable_ids import assign_customer_ids, changelog_in, table_columns
 
 # Typed, so an all-null column (no previous run, no probabilistic link) keeps its type in the warehouse.
@@ -42,6 +51,9 @@ RECORD_CUSTOMERS_SCHEMA = pa.schema(
         ("cluster_capped", pa.bool_()),
         ("run_id", pa.string()),
         ("resolved_at", pa.timestamp("us")),
+        ("linked_to", pa.string()),
+        ("match_weight", pa.float64()),
+        ("explanation", pa.string()),
     ]
 )
 EMPTY_PREVIOUS = pd.DataFrame(
@@ -54,11 +66,18 @@ EMPTY_PREVIOUS = pd.DataFrame(
 )
 
 
+EMPTY_MATCH_FIELDS = pd.DataFrame(
+    {name: pd.Series(dtype="str") for name in ("source", "source_record_id", "field", "kind", "value")}
+)
+logger = logging.getLogger("cdp.identity")
+
+
 @dataclass
 class Resolution:
     records: pa.Table  # RECORD_CUSTOMERS_SCHEMA, one row per input record
     changes: pa.Table  # CHANGELOG_SCHEMA: changed_at, run_id, change, customer_id, other_customer_id, reason
     oversized_clusters: pd.DataFrame  # cluster_key, records: clusters broken up by the cap
+    warnings: list[str] = field(default_factory=list)  # e.g. inputs no longer carry the model's fields
 
     @property
     def record_customers(self) -> pd.DataFrame:
@@ -76,12 +95,21 @@ def resolve_identities(
     nicknames,
     previous=None,
     *,
-    threshold: float,
-    max_cluster_size: int,
-    model=None,
+    match_fields=None,
+    config: IdentityConfig | None = None,
+    model: dict | str | None = "trained",
+    threshold: float | None = None,
+    max_cluster_size: int | None = None,
     run_id: str | None = None,
     resolved_at: datetime | None = None,
 ) -> Resolution:
+    """`config`: the identity configuration (default: the repo's dbt project); `model`: the
+    trained parameters (default: CDP_IDENTITY_MODEL; None: Splink's defaults);
+    `threshold` / `max_cluster_size` override the configuration's."""
+    config = config or default_config()
+    overrides = {"threshold": threshold, "max_cluster_size": max_cluster_size}
+    config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    model = load_model() if model == "trained" else model
     con = duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit()})
     tables = {
         "identity_inputs": inputs,
@@ -89,6 +117,7 @@ def resolve_identities(
         "blocked_identifiers": blocked,
         "nicknames": nicknames,
         "previous_records": EMPTY_PREVIOUS if previous is None else previous,
+        "identity_match_fields": EMPTY_MATCH_FIELDS if match_fields is None else match_fields,
     }
     for name, frame in tables.items():
         if isinstance(frame, (pa.Table, pd.DataFrame)):
@@ -100,27 +129,24 @@ def resolve_identities(
     run_id = run_id or uuid.uuid4().hex
     resolved_at = resolved_at or datetime.now(UTC).replace(tzinfo=None)
     try:
-        return resolve_in(
-            con,
-            threshold=threshold,
-            max_cluster_size=max_cluster_size,
-            model=model,
-            run_id=run_id,
-            resolved_at=resolved_at,
-        )
+        return resolve_in(con, config=config, model=model, run_id=run_id, resolved_at=resolved_at)
     finally:
         con.close()
 
 
 def resolve_in(
-    con: duckdb.DuckDBPyConnection, *, threshold, max_cluster_size, model, run_id, resolved_at
+    con: duckdb.DuckDBPyConnection, *, config: IdentityConfig, model: dict | None, run_id, resolved_at
 ) -> Resolution:
     """The steps over a connection holding the input tables (see `prepare`) and `previous_records`."""
-    prepare_matching_table(con)
-    build_deterministic_links(con)
-    predict_links(con, threshold, model)
-    keep_links_between_same_people(con)
-    oversized = cluster(con, threshold, max_cluster_size)
+    config = config.with_match_fields(match_fields(con))
+    prepare_matching_table(con, config)
+    build_deterministic_links(con, config)
+    predict_links(con, config, model)
+    warnings = inputs_warning(con, config, model)
+    for warning in warnings:
+        logger.warning(warning)
+    apply_guardrails(con, config)
+    oversized = cluster(con, config.threshold, config.max_cluster_size)
     logged = (
         "changelog_customer_id" if "changelog_customer_id" in table_columns(con, "previous_records") else "customer_id"
     )
@@ -131,39 +157,83 @@ def resolve_in(
         from previous_records
     """)
     assign_customer_ids(con, resolved_at)
+    link_explanations(con, config, model)
     con.execute(
         """
         create or replace temp table record_customers as
         select m.source, cast(m.source_record_id as varchar) as source_record_id, a.customer_id,
                coalesce(r.link_rule, 'singleton') as link_rule, cast(r.match_probability as double) as match_probability,
                cast(a.previous_customer_id as varchar) as previous_customer_id, p.logged_customer_id,
-               a.customer_since, a.cluster_capped, ?::varchar as run_id, ?::timestamp as resolved_at
+               a.customer_since, a.cluster_capped, ?::varchar as run_id, ?::timestamp as resolved_at,
+               x.linked_to, x.match_weight, x.explanation
         from matching m
         join assignment a using (unique_id)
         left join record_rules r using (unique_id)
         left join previous_assignment p using (unique_id)
+        left join explanations x using (unique_id)
     """,
         [run_id, resolved_at],
     )
     # unsorted: the warehouse table has no order, and sorting 5 million rows costs seconds
     records = con.execute("select * from record_customers").arrow().read_all().cast(RECORD_CUSTOMERS_SCHEMA)
     changes = changelog_in(con, "record_customers", run_id=run_id, changed_at=resolved_at, base="logged_customer_id")
-    return Resolution(records, changes, oversized)
+    return Resolution(records, changes, oversized, warnings)
 
 
-def keep_links_between_same_people(con: duckdb.DuckDBPyConnection) -> None:
-    """Guardrail: a probabilistic link between clearly different first names is dropped.
+def apply_guardrails(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
+    """`probabilistic_links` from `scored_pairs`, less the pairs a guardrail keeps apart
+    (`guardrail_drops` keeps those, with the rule, for explanations).
 
-    Whatever else agrees (a household's address and phone, twins' birthday), two first
-    names that are neither typos nor nicknames of each other are two people.
+    - different first names: two first names that are neither typos, nicknames, an initial
+      nor swapped with the last name are two people (a household's address and phone, twins'
+      birthday), unless the names are still alike to Splink and the other fields alone weigh
+      at least `overruled_from_weight` (FEBRL's "catherine" / "katherine" with one id number);
+    - different birth dates: two known birth dates further apart than a typo or a swap are
+      two people (father and son of one name at one address), unless the other fields alone
+      weigh at least `overruled_from_weight`.
     """
+    names, dates = config.guardrails.different_first_names, config.guardrails.different_birth_dates
+    compared = {c.name for c in config.comparisons}
+    rules = []
+    if names.enabled and "first_name" in compared:
+        rules.append(
+            (
+                "different_first_names",
+                clearly_different_first_names("l", "r"),
+                f"(p.gamma_first_name > 0 and {_weight_without('first_name')} >= {names.overruled_from_weight})",
+            )
+        )
+    if dates.enabled and "date_of_birth" in compared:
+        rules.append(
+            (
+                "different_birth_dates",
+                clearly_different_birth_dates("l", "r"),
+                f"{_weight_without('date_of_birth')} >= {dates.overruled_from_weight}",
+            )
+        )
+    verdict = (
+        "case "
+        + "".join(f"when {applies} and not ({overruled}) then '{name}' " for name, applies, overruled in rules)
+        + "end"
+        if rules
+        else "null"
+    )
     con.execute(f"""
-        create or replace table probabilistic_links as
-        select p.* from probabilistic_links p
+        create or replace temp table judged_pairs as
+        select p.*, {verdict} as dropped_by from scored_pairs p
         join matching l on l.unique_id = p.unique_id_l
         join matching r on r.unique_id = p.unique_id_r
-        where not {clearly_different_first_names("l", "r")}
     """)
+    con.execute("""
+        create or replace table probabilistic_links as
+        select unique_id_l, unique_id_r, 'probabilistic' as link_rule, match_probability
+        from judged_pairs where dropped_by is null
+    """)
+
+
+def _weight_without(comparison: str) -> str:
+    """SQL: the pair's match weight without one comparison's contribution."""
+    return f"(p.match_weight - p.weight_{comparison})"
 
 
 def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: int) -> pd.DataFrame:
@@ -224,6 +294,9 @@ def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: 
         if has_oversized
         else ""
     )
+    trust = """(case when e.link_rule like 'strong_id:%' then 1
+                    when e.link_rule in ('email', 'email_sha256', 'phone', 'email_typo') then 2 else 3 end) * 2
+                    - e.match_probability"""
     con.execute(f"""
         create or replace temp table record_rules as
         with ends as (
@@ -232,9 +305,9 @@ def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: 
             select unique_id_r, unique_id_l, link_rule, match_probability from all_links
         )
         -- strong ids first, then contact values, then Splink; the likelier link within a kind
-        select e.unique_id, arg_min(e.link_rule, (case when e.link_rule like 'strong_id:%' then 1
-                    when e.link_rule in ('email', 'email_sha256', 'phone', 'email_typo') then 2 else 3 end) * 2
-                    - e.match_probability) as link_rule,
+        -- ties go to the smallest partner, so the rule and its partner are one link
+        select e.unique_id, arg_min(e.link_rule, ({trust}, e.other)) as link_rule,
+               arg_min(e.other, ({trust}, e.other)) as linked_to,
                max(e.match_probability) as match_probability
         from ends e {same_cluster}
         group by all

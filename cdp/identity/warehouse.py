@@ -6,6 +6,7 @@ warehouse file is opened read-only and only for as long as the copy takes.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import duckdb
@@ -38,4 +39,16 @@ def load_tables(
             con.execute("detach wh")
             raise CdpError(f"{warehouse}: table {qualified} is missing (run `cdp build`): {error}") from error
     con.execute("detach wh")
+    return con
+
+
+# Added after the first release: a warehouse built before it has no such table.
+OPTIONAL_INPUT_TABLES = {"identity_match_fields": "identity.identity_match_fields"}
+
+
+def load_identity_inputs(warehouse: Path, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+    """The identity step's input tables, and the match fields where the warehouse has them."""
+    con = load_tables(warehouse, INPUT_TABLES, con)
+    with contextlib.suppress(CdpError):
+        load_tables(warehouse, OPTIONAL_INPUT_TABLES, con)
     return con

@@ -45,3 +45,9 @@
     {% set meta = node.config.get('meta', {}) or node.get('meta', {}) %}
     {{ return(meta.get('strong_ids', []) or []) }}
 {%- endmacro %}
+
+{# meta.match_fields: {column: kind}, the model's own columns Splink compares (cdp/identity/config.py). #}
+{% macro identity_match_field_columns(node) -%}
+    {% set meta = node.config.get('meta', {}) or node.get('meta', {}) %}
+    {{ return(meta.get('match_fields', {}) or {}) }}
+{%- endmacro %}

@@ -24,6 +24,10 @@ def write_identity_tables(warehouse, inputs, ids) -> None:
         con.register("ids_frame", ids)
         con.execute("create or replace table identity.identity_inputs as select * from inputs_frame")
         con.execute("create or replace table identity.identity_strong_ids as select * from ids_frame")
+        con.execute(
+            "create or replace table identity.identity_match_fields (source varchar, source_record_id varchar,"
+            " field varchar, kind varchar, value varchar)"
+        )
         for seed in ("blocked_identifiers", "nicknames"):
             con.execute(
                 f"create or replace table seeds.{seed} as select * from read_csv('{settings.SEEDS_DIR / seed}.csv', all_varchar=true)"

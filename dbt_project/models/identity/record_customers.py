@@ -35,6 +35,7 @@ def previous_assignment(dbt, session):
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    from cdp.identity.config import IdentityConfig
     from cdp.identity.prepare import MATCHING_INPUT_COLUMNS
     from cdp.identity.resolve import resolve_identities
 
@@ -44,7 +45,7 @@ def model(dbt, session):
         as_arrow(dbt.ref("blocked_identifiers")),
         as_arrow(dbt.ref("nicknames")),
         previous_assignment(dbt, session),
-        threshold=float(dbt.config.get("match_threshold")),
-        max_cluster_size=int(dbt.config.get("max_cluster_size")),
+        match_fields=as_arrow(dbt.ref("identity_match_fields")),
+        config=IdentityConfig.checked(dbt.config.get("identity"), "dbt_project.yml: vars.identity"),
     )
     return resolution.records
