@@ -92,3 +92,37 @@ def evaluate(
         prepare_matching_table(con, config)
         for path in write_report(con, figures, report, config):
             typer.echo(f"written: {path}")
+
+
+@identity_app.command("explain")
+def explain(
+    query: Annotated[str, typer.Argument(help="A customer id, an email, or a record as source:source_record_id.")],
+    other: Annotated[
+        str | None, typer.Argument(help="A second record (source:source_record_id): why the two are apart.")
+    ] = None,
+) -> None:
+    """Why records are one customer (each record's deciding link and its match weights), or
+    why two records are apart (blocking, Splink's score, a guardrail, the cluster cap)."""
+    from cdp import settings
+    from cdp.errors import CdpError
+    from cdp.identity.explain import customer_lines, find_records, why_apart
+    from cdp.identity.model import load_model
+    from cdp.identity.prepare import default_config, match_fields, prepare_matching_table
+    from cdp.identity.warehouse import load_identity_inputs, load_tables
+
+    warehouse = settings.warehouse_path()
+    con = load_tables(warehouse, {"resolution": "identity.record_customers"})
+    load_identity_inputs(warehouse, con)
+    config = default_config().with_match_fields(match_fields(con))
+    prepare_matching_table(con, config)
+    if other is not None:
+        for record in (query, other):
+            if not find_records(con, record):
+                raise CdpError(f"{record}: no identity input record of that name (give source:source_record_id)")
+        lines = why_apart(con, config, load_model(), query.strip(), other.strip())
+    else:
+        records = find_records(con, query)
+        if not records:
+            raise CdpError(f"{query}: no customer id, email or record of that name in {warehouse}")
+        lines = customer_lines(con, records)
+    typer.echo("\n".join(lines))

@@ -82,6 +82,144 @@ def waterfall(explanation: str | None) -> list[str]:
     lines = [f"  joined by {data['rule']} to {data['linked_to']}"]
     if data.get("comparisons"):
         lines[0] += f" (match weight {data['match_weight']:+.2f}, probability {data['match_probability']:.4f})"
-        for part in data["comparisons"]:
+        parts = data["comparisons"]
+        prior = data["match_weight"] - sum(part["match_weight"] for part in parts)
+        lines.append(f"    {'prior':<16} {prior:+7.2f}  two records picked at random being one person")
+        for part in parts:
             lines.append(f"    {part['comparison']:<16} {part['match_weight']:+7.2f}  {part['level']}")
+    return lines
+
+
+def find_records(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
+    """unique_ids (`source:source_record_id`) a customer id, an email or a record names."""
+    query = query.strip()
+    if ":" in query and "@" not in query:
+        rows = con.execute("select unique_id from matching where unique_id = ?", [query]).fetchall()
+    elif "@" in query:
+        rows = con.execute(
+            "select unique_id from matching where email = lower(?) or email_key = canonical_email(lower(?))",
+            [query, query],
+        ).fetchall()
+    else:
+        rows = con.execute(
+            "select source || ':' || source_record_id from resolution where customer_id = ?", [query]
+        ).fetchall()
+    return sorted(row[0] for row in rows)
+
+
+def customer_lines(con: duckdb.DuckDBPyConnection, unique_ids: list[str]) -> list[str]:
+    """For each customer holding one of the records: each record and what joined it."""
+    customers = con.execute(
+        "select distinct customer_id from resolution where source || ':' || source_record_id in ?",
+        [unique_ids],
+    ).fetchall()
+    lines = []
+    for (customer_id,) in sorted(customers):
+        rows = con.execute(
+            """
+            select r.source || ':' || r.source_record_id, m.first_name, m.last_name, m.email, r.explanation,
+                   r.cluster_capped
+            from resolution r left join matching m on m.unique_id = r.source || ':' || r.source_record_id
+            where r.customer_id = ? order by 1
+        """,
+            [customer_id],
+        ).fetchall()
+        lines.append(f"customer {customer_id}: {len(rows)} record(s)")
+        for unique_id, first, last, email, explanation, capped in rows:
+            who = " ".join(part for part in (first, last, email) if part) or "no name or email"
+            lines.append(f"- {unique_id} ({who}){' [cluster capped]' if capped else ''}")
+            lines.extend(waterfall(explanation))
+    return lines
+
+
+def why_apart(con: duckdb.DuckDBPyConnection, config: IdentityConfig, model: dict | None, a: str, b: str) -> list[str]:
+    """Why records a and b are in different customers (or that they are not): every step."""
+    from cdp.identity.model import LINKED_BEFORE_SPLINK, linker_over_matching, prediction_settings
+    from cdp.identity.prepare import clearly_different_birth_dates, clearly_different_first_names
+
+    ids = {
+        unique_id: con.execute(
+            "select customer_id, cluster_capped from resolution where source || ':' || source_record_id = ?",
+            [unique_id],
+        ).fetchone()
+        for unique_id in (a, b)
+    }
+    if ids[a] and ids[b] and ids[a][0] == ids[b][0]:
+        return [f"{a} and {b} are together: customer {ids[a][0]}", *customer_lines(con, [a])]
+    lines = [
+        f"{a} ({ids[a][0] if ids[a] else 'not resolved'}) and {b} ({ids[b][0] if ids[b] else 'not resolved'}) are apart:"
+    ]
+    pair = con.execute(
+        f"""
+        select l.email_key = r.email_key, l.email_is_shared or r.email_is_shared, l.phone = r.phone,
+               l.phone_is_shared or r.phone_is_shared,
+               {clearly_different_first_names("l", "r")}, {clearly_different_birth_dates("l", "r")}
+        from matching l, matching r where l.unique_id = ? and r.unique_id = ?
+    """,
+        [a, b],
+    ).fetchone()
+    if pair is None:
+        return [*lines, "  one of the records is not an identity input"]
+    same_email, email_shared, same_phone, phone_shared, names_differ, dates_differ = pair
+    if email_shared or phone_shared:
+        lines.append(
+            "  an email or phone of theirs is used by clearly different people (a household's): it links no one"
+        )
+    if same_email or same_phone:
+        lines.append("  they share an email or phone that is not a household's (a deterministic link)")
+    settings = prediction_settings(config, model)
+    linker = linker_over_matching(con, config, settings)
+    records = [
+        con.execute("select * from splink_input where unique_id = ?", [i]).df().to_dict("records") for i in (a, b)
+    ]
+    if not records[0] or not records[1]:
+        return [
+            *lines,
+            "  one record carries nothing Splink compares (only an email): it links by its email or not at all",
+        ]
+    blocked = [
+        rule["blocking_rule"]
+        for rule in settings["blocking_rules_to_generate_predictions"]
+        if con.execute(
+            f"select count(*) from splink_input l, splink_input r where l.unique_id = ? and r.unique_id = ? and ({rule['blocking_rule']})",
+            [a, b],
+        ).fetchone()[0]
+    ]
+    skipped = list(LINKED_BEFORE_SPLINK)
+    if not blocked:
+        lines.append(
+            f"  never blocked together: no blocking rule pairs them (rules on {', '.join(skipped)} are linked deterministically)"
+        )
+    else:
+        lines.append(f"  blocked together by: {'; '.join(blocked)}")
+    scored = linker.inference.score_pair(records[0][0], records[1][0]).as_pandas_dataframe().iloc[0]
+    probability, weight = float(scored["match_probability"]), float(scored["match_weight"])
+    verdict = "at or above" if probability >= config.threshold else "below"
+    lines.append(
+        f"  Splink: match probability {probability:.4f} (weight {weight:+.2f}), {verdict} the threshold {config.threshold}"
+    )
+    labels = gamma_labels(config, model)
+    contributions = {
+        c.name: float(scored.get(f"mw_{c.name}", 0) or 0) + float(scored.get(f"mw_tf_adj_{c.name}", 0) or 0)
+        for c in config.comparisons
+    }
+    prior = weight - sum(contributions.values())
+    lines.append(f"    {'prior':<16} {prior:+7.2f}  two records picked at random being one person")
+    for name, contribution in contributions.items():
+        lines.append(f"    {name:<16} {contribution:+7.2f}  {labels[name].get(int(scored[f'gamma_{name}']), '')}")
+    guardrails = config.guardrails
+    if names_differ and guardrails.different_first_names.enabled:
+        without = weight - contributions.get("first_name", 0)
+        lines.append(
+            f"  guardrail different_first_names: the first names name two people; the other fields weigh "
+            f"{without:+.2f} (overruled from {guardrails.different_first_names.overruled_from_weight} when the names are still alike)"
+        )
+    if dates_differ and guardrails.different_birth_dates.enabled:
+        without = weight - contributions.get("date_of_birth", 0)
+        lines.append(
+            f"  guardrail different_birth_dates: the birth dates name two people; the other fields weigh "
+            f"{without:+.2f} (overruled from {guardrails.different_birth_dates.overruled_from_weight})"
+        )
+    if any(ids[i] and ids[i][1] for i in (a, b)):
+        lines.append(f"  cluster cap: a cluster above {config.max_cluster_size} records was broken up (cluster_capped)")
     return lines

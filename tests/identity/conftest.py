@@ -44,7 +44,7 @@ def seeds() -> dict[str, pd.DataFrame]:
 def resolve(seeds):
     """resolve(inputs, ids=None, previous=None, **options) -> Resolution, with the repo's model."""
 
-    def run(inputs, ids=None, previous=None, *, at="2026-01-01", threshold=0.99, max_cluster_size=50):
+    def run(inputs, ids=None, previous=None, *, at="2026-01-01", threshold=0.99, max_cluster_size=50, **options):
         return resolve_identities(
             inputs,
             ids if ids is not None else strong_ids(),
@@ -55,9 +55,15 @@ def resolve(seeds):
             max_cluster_size=max_cluster_size,
             run_id=f"run-{at}",
             resolved_at=datetime.fromisoformat(at),
+            **options,
         )
 
     return run
+
+
+def match_fields(*rows: tuple) -> pd.DataFrame:
+    """identity_match_fields rows: (source, source_record_id, field, kind, value)."""
+    return pd.DataFrame(list(rows), columns=["source", "source_record_id", "field", "kind", "value"], dtype="object")
 
 
 def customer_of(resolution, source_record_id: str) -> str:

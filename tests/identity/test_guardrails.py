@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.identity.conftest import customer_of, records, sha256, strong_ids
+import json
+
+from cdp.identity.prepare import default_config
+from tests.identity.conftest import customer_of, match_fields, records, rule_of, sha256, strong_ids
 
 HOME = dict(last_name="jansen", address="kerkstraat 1", postcode="1011AB", city="amsterdam")
 
@@ -85,3 +88,72 @@ def test_oversized_cluster_is_broken_up_and_reported(resolve):
     capped = result.record_customers[result.record_customers.cluster_capped]
     assert capped.customer_id.nunique() == 5
     assert customer_of(result, "W1") == customer_of(result, "S1")  # untouched cluster
+
+
+def test_a_first_name_given_as_an_initial_is_the_same_person_to_the_household_guard(resolve):
+    inputs = records(
+        dict(source="shop", source_record_id="S1", email="jj.smith@mail.com", first_name="john", **HOME),
+        dict(source="crm", source_record_id="C1", email="jj.smith@mail.com", first_name="j.", **HOME),
+        dict(source="pos", source_record_id="T1", phone="+31612345678", first_name="j"),
+        dict(source="shop", source_record_id="S2", phone="+31612345678", first_name="john"),
+    )
+    result = resolve(inputs)
+    assert customer_of(result, "S1") == customer_of(result, "C1")
+    assert customer_of(result, "T1") == customer_of(result, "S2")
+
+
+def test_father_and_son_of_one_name_at_one_address_stay_apart(resolve):
+    family = dict(first_name="peter", phone="+31201234567", **HOME)
+    inputs = records(
+        dict(source="shop", source_record_id="S1", date_of_birth="1961-05-03", email="peter.sr@mail.nl", **family),
+        dict(source="crm", source_record_id="C1", date_of_birth="1989-10-17", email="peter.jr@mail.nl", **family),
+    )
+    result = resolve(inputs)
+    assert customer_of(result, "S1") != customer_of(result, "C1")
+
+
+def test_a_birth_date_with_day_and_month_swapped_is_the_same_person(resolve):
+    person = dict(first_name="marta", last_name="nowak", postcode="00-950", city="warszawa")
+    inputs = records(
+        dict(source="shop", source_record_id="S1", date_of_birth="1984-03-11", **person),
+        dict(source="crm", source_record_id="C1", date_of_birth="1984-11-03", **person),
+    )
+    result = resolve(inputs)
+    assert customer_of(result, "S1") == customer_of(result, "C1")
+
+
+def test_clearly_different_first_names_yield_only_to_strong_other_evidence(resolve):
+    person = dict(last_name="hughes", date_of_birth="1978-02-14", address="12 giblin street", postcode="2612")
+    inputs = records(
+        # one person, the first name mistyped beyond a typo; the same id number
+        dict(source="febrl", source_record_id="A", first_name="katherine", **person),
+        dict(source="febrl", source_record_id="B", first_name="kathrynne", **person),
+    )
+    ids = match_fields(
+        ("febrl", "A", "soc_sec_id", "id_number", "4216170"), ("febrl", "B", "soc_sec_id", "id_number", "4216170")
+    )
+    config = default_config().with_match_fields({"soc_sec_id": "id_number"})
+    result = resolve(inputs, match_fields=ids, config=config)
+    assert customer_of(result, "A") == customer_of(result, "B")
+    explanation = json.loads(result.record_customers.set_index("source_record_id").explanation["B"])
+    assert explanation["rule"] == "probabilistic"
+    assert {part["comparison"] for part in explanation["comparisons"]} >= {"first_name", "soc_sec_id"}
+    # a shared home and last name alone are weak (a household's): the names decide, two people
+    household = records(*({k: v for k, v in row.items() if k != "date_of_birth"} for row in inputs.to_dict("records")))
+    alone = resolve(household)
+    assert customer_of(alone, "A") != customer_of(alone, "B")
+
+
+def test_each_guardrail_can_be_switched_off_in_the_configuration(resolve):
+    twin = dict(date_of_birth="1990-04-02", phone="+31612345678", **HOME)
+    inputs = records(
+        dict(source="shop", source_record_id="S1", first_name="anna", **twin),
+        dict(source="crm", source_record_id="C1", first_name="lotte", **twin),
+    )
+    config = default_config()
+    guardrails = config.guardrails.model_copy(
+        update={"shared_contacts": config.guardrails.shared_contacts.model_copy(update={"enabled": False})}
+    )
+    result = resolve(inputs, config=config.model_copy(update={"guardrails": guardrails}))
+    assert customer_of(result, "S1") == customer_of(result, "C1")  # the shared phone links them now
+    assert rule_of(result, "C1") == "phone"
