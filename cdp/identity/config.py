@@ -57,19 +57,23 @@ class Comparison(Strict):
 
 class FirstNamesGuardrail(Strict):
     """A probabilistic link between clearly different first names is dropped, unless the
-    other fields alone weigh at least `overruled_from_weight` (a strong id number, say)."""
+    person-level evidence of the other comparisons (all but the household's, see
+    `Guardrails.household`) weighs at least `overruled_from_weight`: one birth date and one id
+    number say one person whatever the first names (FEBRL's replaced given names), one
+    birthday at one address with one surname does not (twins)."""
 
     enabled: bool = True
-    overruled_from_weight: float = 18.0
+    overruled_from_weight: float = 16.0
 
 
 class BirthDatesGuardrail(Strict):
     """Two known birth dates further apart than a typo or a day/month swap are two people
-    (father and son at one address): their probabilistic link is dropped, and a contact value
-    they share is a household's, unless the other fields weigh at least `overruled_from_weight`."""
+    (father and son of one name at one address): their probabilistic link is dropped, and a
+    contact value they share is a household's, unless the person-level evidence of the other
+    comparisons weighs at least `overruled_from_weight` (one first name and one id number)."""
 
     enabled: bool = True
-    overruled_from_weight: float = 18.0
+    overruled_from_weight: float = 12.0
 
 
 class EmailTypoGuardrail(Strict):
@@ -79,8 +83,19 @@ class EmailTypoGuardrail(Strict):
 
     enabled: bool = True
     min_local_length: int = Field(8, ge=3)
-    agree_on: tuple[str, ...] = ("date_of_birth", "phone", "address", "postcode")
-    disagree_on: tuple[str, ...] = ("date_of_birth", "phone", "last_name")
+    # name (first and last), date_of_birth, phone, address, postcode, city; empty: none needed
+    agree_on: tuple[Literal["name", "date_of_birth", "phone", "address", "postcode", "city"], ...] = (
+        "name",
+        "date_of_birth",
+        "phone",
+        "address",
+        "postcode",
+    )
+    disagree_on: tuple[Literal["date_of_birth", "phone", "last_name", "postcode", "address", "city"], ...] = (
+        "date_of_birth",
+        "phone",
+        "last_name",
+    )
 
 
 class SharedContactsGuardrail(Strict):
@@ -90,6 +105,10 @@ class SharedContactsGuardrail(Strict):
 
 
 class Guardrails(Strict):
+    # comparisons a household shares (surname, home, landline): no evidence that two records
+    # are one person rather than two people living together; comparisons of a match field of
+    # kind address, postcode or phone count as household ones too
+    household: tuple[str, ...] = ("last_name", "home", "phone")
     different_first_names: FirstNamesGuardrail = FirstNamesGuardrail()
     different_birth_dates: BirthDatesGuardrail = BirthDatesGuardrail()
     email_typo: EmailTypoGuardrail = EmailTypoGuardrail()
@@ -139,7 +158,7 @@ class IdentityConfig(Strict):
         phones) for each staging match field that no comparison names yet."""
         known = {column for comparison in self.comparisons for column in comparison.columns}
         extra = [
-            Comparison(name=field, kind=kind)  # type: ignore[arg-type]
+            Comparison(name=field, kind=kind, fields={"address": field} if kind == "address" else None)  # type: ignore[arg-type]
             for field, kind in sorted(match_fields.items())
             if field not in known
         ]
@@ -147,6 +166,12 @@ class IdentityConfig(Strict):
         return self.model_copy(
             update={"comparisons": (*self.comparisons, *extra), "blocking_rules": (*self.blocking_rules, *blocks)}
         )
+
+    @property
+    def household_comparisons(self) -> set[str]:
+        """Comparisons whose agreement a household shares (no person-level evidence)."""
+        by_kind = {c.name for c in self.comparisons if c.kind in ("address", "postcode", "phone")}
+        return set(self.guardrails.household) | by_kind
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -207,19 +207,19 @@ def why_apart(con: duckdb.DuckDBPyConnection, config: IdentityConfig, model: dic
     lines.append(f"    {'prior':<16} {prior:+7.2f}  two records picked at random being one person")
     for name, contribution in contributions.items():
         lines.append(f"    {name:<16} {contribution:+7.2f}  {labels[name].get(int(scored[f'gamma_{name}']), '')}")
-    guardrails = config.guardrails
-    if names_differ and guardrails.different_first_names.enabled:
-        without = weight - contributions.get("first_name", 0)
-        lines.append(
-            f"  guardrail different_first_names: the first names name two people; the other fields weigh "
-            f"{without:+.2f} (overruled from {guardrails.different_first_names.overruled_from_weight} when the names are still alike)"
-        )
-    if dates_differ and guardrails.different_birth_dates.enabled:
-        without = weight - contributions.get("date_of_birth", 0)
-        lines.append(
-            f"  guardrail different_birth_dates: the birth dates name two people; the other fields weigh "
-            f"{without:+.2f} (overruled from {guardrails.different_birth_dates.overruled_from_weight})"
-        )
+    guardrails, household = config.guardrails, config.household_comparisons
+    for rule, differ, comparison in (
+        (guardrails.different_first_names, names_differ, "first_name"),
+        (guardrails.different_birth_dates, dates_differ, "date_of_birth"),
+    ):
+        if differ and rule.enabled:
+            evidence = sum(w for name, w in contributions.items() if name not in household and name != comparison)
+            verdict = "drops their link" if evidence < rule.overruled_from_weight else "is overruled"
+            guardrail = "different_first_names" if comparison == "first_name" else "different_birth_dates"
+            lines.append(
+                f"  guardrail {guardrail}: the {comparison.replace('_', ' ')}s name two people; the other "
+                f"person-level evidence weighs {evidence:+.2f} (overruled from {rule.overruled_from_weight}): {verdict}"
+            )
     if any(ids[i] and ids[i][1] for i in (a, b)):
         lines.append(f"  cluster cap: a cluster above {config.max_cluster_size} records was broken up (cluster_capped)")
     return lines

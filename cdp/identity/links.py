@@ -110,7 +110,8 @@ def _email_typo_links(rule: EmailTypoGuardrail) -> str:
     # the email already carries the one difference a typo allows: names typed differently
     # (anna. / hanna., nicknames of one name but two people) are not one person's
     same_first_name = f"a.first_name = b.first_name or {_initial_pair('a', 'b')}"
-    agree = _any([AGREEMENT_SQL[f] for f in rule.agree_on if f in AGREEMENT_SQL])
+    # no field to agree on configured: the typo alone links, when nothing disagrees
+    agree = _any([AGREEMENT_SQL[f] for f in rule.agree_on if f in AGREEMENT_SQL]) if rule.agree_on else "true"
     disagree = _any([DISAGREEMENT_SQL[f] for f in rule.disagree_on if f in DISAGREEMENT_SQL])
     return f"""
         with keys as (

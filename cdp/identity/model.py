@@ -8,8 +8,8 @@ u per level, the prior) and, under `cdp_trained_on`, what it was trained on.
 Training (`train_model`, `cdp identity train`) estimates u by random sampling and m by EM
 passes chosen from the fields the data carries so that every comparison is estimated by
 at least one pass that does not block on it (`em_plan`). A level no pass could estimate
-is reported and shipped neutral (m = u), and a more similar level never weighs less than
-a less similar one of the same comparison (`guard_weights`).
+is reported and shipped neutral (m = u), and no level weighs less than its comparison's
+"all other comparisons" (`guard_weights`).
 """
 
 from __future__ import annotations
@@ -223,8 +223,8 @@ def guard_weights(model: dict[str, Any]) -> tuple[list[tuple[str, str]], list[tu
     """Make the trained weights safe to ship, in place; returns (unestimated, raised) levels.
 
     A level EM left without an m (no training pair reached it) gets m = u: weight 0, neither
-    for nor against. Going up a comparison from its weakest level, a level weighing less than
-    the one below it (a near-identical address seen too rarely in training) is lifted to it.
+    for nor against. A level weighing less than its comparison's last level ("all other
+    comparisons": a near-identical address seen too rarely in training) is lifted to it.
     """
     unestimated, raised = [], []
     for comparison in model["comparisons"]:
@@ -234,17 +234,13 @@ def guard_weights(model: dict[str, Any]) -> tuple[list[tuple[str, str]], list[tu
             if not level.get("m_probability") and level.get("u_probability"):
                 level["m_probability"] = level["u_probability"]
                 unestimated.append((name, level.get("label_for_charts", level["sql_condition"])))
-        floor = None
-        for level in reversed(levels):
+        floor = _weight(levels[-1]) if levels else None
+        for level in levels[:-1]:
             weight = _weight(level)
-            if weight is None:
-                continue
-            if floor is not None and weight < floor:
+            if floor is not None and weight is not None and weight < floor:
                 level["m_probability"] = min(1.0, level["u_probability"] * 2**floor)
                 level["u_probability"] = level["m_probability"] / 2**floor
                 raised.append((name, level.get("label_for_charts", level["sql_condition"])))
-                weight = floor
-            floor = weight if floor is None else max(floor, weight)
     return unestimated, raised
 
 

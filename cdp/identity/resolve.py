@@ -186,34 +186,27 @@ def apply_guardrails(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> 
 
     - different first names: two first names that are neither typos, nicknames, an initial
       nor swapped with the last name are two people (a household's address and phone, twins'
-      birthday), unless the names are still alike to Splink and the other fields alone weigh
-      at least `overruled_from_weight` (FEBRL's "catherine" / "katherine" with one id number);
+      birthday), unless the person-level evidence of the other comparisons (not the
+      household's: surname, home, landline) weighs at least `overruled_from_weight` (one
+      birth date and one id number: FEBRL's replaced given names);
     - different birth dates: two known birth dates further apart than a typo or a swap are
-      two people (father and son of one name at one address), unless the other fields alone
-      weigh at least `overruled_from_weight`.
+      two people (father and son of one name at one address), unless the person-level
+      evidence of the other comparisons weighs at least `overruled_from_weight`.
     """
     names, dates = config.guardrails.different_first_names, config.guardrails.different_birth_dates
     compared = {c.name for c in config.comparisons}
     rules = []
     if names.enabled and "first_name" in compared:
-        rules.append(
-            (
-                "different_first_names",
-                clearly_different_first_names("l", "r"),
-                f"(p.gamma_first_name > 0 and {_weight_without('first_name')} >= {names.overruled_from_weight})",
-            )
-        )
+        rules.append(("different_first_names", clearly_different_first_names("l", "r"), names.overruled_from_weight))
     if dates.enabled and "date_of_birth" in compared:
-        rules.append(
-            (
-                "different_birth_dates",
-                clearly_different_birth_dates("l", "r"),
-                f"{_weight_without('date_of_birth')} >= {dates.overruled_from_weight}",
-            )
-        )
+        rules.append(("different_birth_dates", clearly_different_birth_dates("l", "r"), dates.overruled_from_weight))
+    by_comparison = {"different_first_names": "first_name", "different_birth_dates": "date_of_birth"}
     verdict = (
         "case "
-        + "".join(f"when {applies} and not ({overruled}) then '{name}' " for name, applies, overruled in rules)
+        + "".join(
+            f"when {applies} and {person_evidence(config, without=by_comparison[name])} < {weight} then '{name}' "
+            for name, applies, weight in rules
+        )
         + "end"
         if rules
         else "null"
@@ -231,9 +224,11 @@ def apply_guardrails(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> 
     """)
 
 
-def _weight_without(comparison: str) -> str:
-    """SQL: the pair's match weight without one comparison's contribution."""
-    return f"(p.match_weight - p.weight_{comparison})"
+def person_evidence(config: IdentityConfig, *, without: str, pair: str = "p") -> str:
+    """SQL: the weight of the pair's comparisons that tell one person from a household, but one."""
+    household = config.household_comparisons
+    parts = [f"{pair}.weight_{c.name}" for c in config.comparisons if c.name not in household and c.name != without]
+    return "(" + (" + ".join(parts) or "0") + ")"
 
 
 def cluster(con: duckdb.DuckDBPyConnection, threshold: float, max_cluster_size: int) -> pd.DataFrame:
