@@ -72,6 +72,7 @@ class PipelineReport:
     records: int = 0  # person-bearing source records resolved
     customers: int = 0
     customer_ids_changed: int = 0  # records whose customer_id differs from before the run
+    identity_warnings: list[str] = field(default_factory=list)  # e.g. inputs lost the model's fields
     segments: dict[str, int] = field(default_factory=dict)
     rows_sent: dict[str, int] = field(default_factory=dict)  # per destination
     rows_failed: dict[str, int] = field(default_factory=dict)
@@ -129,6 +130,7 @@ class PipelineReport:
             + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in self.seconds.items())
             + f" (total {sum(self.seconds.values()):.1f}s)",
         ]
+        lines += [f"[yellow]identity:[/yellow] {warning}" for warning in self.identity_warnings]
         if self.syncs_skipped:
             lines.append("syncs skipped (destination not configured): " + ", ".join(sorted(self.syncs_skipped)))
         lines += [f"[red]failed:[/red] {failure}" for failure in self.failures]
@@ -168,6 +170,7 @@ def run_pipeline(
             report.seconds = {"generate": generate_seconds, **report.seconds}
         report.records, report.customers = resolution_counts(warehouse)
         report.customer_ids_changed = customer_ids_changed(warehouse)
+        report.identity_warnings = identity_warnings(warehouse)
         report.segments = segment_sizes(warehouse, segment_relations())
         publish_for_the_ui(report, console)
     return report
@@ -649,6 +652,13 @@ def customer_ids(warehouse: Path) -> dict[tuple[str, str], str]:
         except duckdb.CatalogException:
             return {}
     return {(source, record): customer for source, record, customer in rows}
+
+
+def identity_warnings(warehouse: Path) -> list[str]:
+    """What the identity step warned about (the trained model's fields missing from the inputs)."""
+    from cdp.identity.model import warehouse_warnings
+
+    return warehouse_warnings(warehouse)
 
 
 def customer_ids_changed(warehouse: Path) -> int:

@@ -97,15 +97,51 @@ def predict_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, model:
 
 def inputs_warning(con: duckdb.DuckDBPyConnection, config: IdentityConfig, model: dict | None) -> list[str]:
     """Fields the model was trained on that no input record carries any more."""
+    return missing_fields_warning(model, set(fields_present(con, config)))
+
+
+def missing_fields_warning(model: dict | None, present: set[str]) -> list[str]:
     trained = (model or {}).get(TRAINED_ON, {}).get("fields") or []
-    present = set(fields_present(con, config))
     gone = [field for field in trained if field not in present]
     if not gone:
         return []
     return [
         f"the identity model was trained on {', '.join(gone)}, which no identity input carries now: "
-        "its weights for them no longer apply; run `cdp identity train`"
+        "its weights for them no longer apply (run `cdp identity train`)"
     ]
+
+
+def warehouse_warnings(warehouse: Path) -> list[str]:
+    """`missing_fields_warning` for a built warehouse (read-only; none before a build)."""
+    from cdp import settings
+    from cdp.identity.prepare import default_config
+
+    if not warehouse.exists():
+        return []
+    config = default_config()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        try:
+            columns = {
+                row[0] for row in con.execute("select column_name from (describe identity.identity_inputs)").fetchall()
+            }
+            fields = [c for c in config.columns if c in columns]
+            counts = (
+                con.execute(
+                    "select " + ", ".join(f"count({c})" for c in fields) + " from identity.identity_inputs"
+                ).fetchone()
+                if fields
+                else []
+            )
+            present = {c for c, n in zip(fields, counts, strict=True) if n >= 2}
+            present |= {
+                row[0]
+                for row in con.execute(
+                    "select field from identity.identity_match_fields group by all having count(*) >= 2"
+                ).fetchall()
+            }
+        except duckdb.CatalogException:
+            return []
+    return missing_fields_warning(load_model(settings.identity_model_path()), present)
 
 
 def fields_present(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> list[str]:

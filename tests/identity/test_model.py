@@ -183,3 +183,18 @@ def test_every_present_comparison_is_estimated_by_a_pass_that_does_not_block_on_
         assert not weights or min(weights) == weights[-1], comparison["output_column_name"]
     labels = {f"{c}: {label}" for c, label in report.unestimated}
     assert set(trained_on["unestimated_levels"]) == labels
+
+
+def test_a_run_whose_inputs_lost_the_models_fields_says_so(resolve):
+    from tests.identity.conftest import records
+
+    model = load_model()
+    model["cdp_trained_on"] = {"fields": ["first_name", "soc_sec_id"]}
+    inputs = records(
+        dict(source="shop", source_record_id="S1", first_name="anna"),
+        dict(source="crm", source_record_id="C1", first_name="piet"),
+    )
+    result = resolve(inputs, model=model)
+    assert len(result.warnings) == 1 and "soc_sec_id" in result.warnings[0] and "first_name" not in result.warnings[0]
+    model["cdp_trained_on"] = {"fields": ["first_name"]}
+    assert resolve(inputs, model=model).warnings == []

@@ -1,7 +1,8 @@
 """identity.record_customers: every identity input record with its stable customer_id.
 
-Runs the identity step (cdp.identity.resolve, Splink 5 with the model JSON in the repo)
-on identity_inputs and identity_strong_ids, with the guardrail seeds. The previous
+Runs the identity step (cdp.identity.resolve, Splink 5 with the identity configuration,
+the var `identity`, and the trained model CDP_IDENTITY_MODEL) on identity_inputs,
+identity_strong_ids and identity_match_fields, with the guardrail seeds. The previous
 assignment is this table as it stands before the run: dbt-duckdb builds a Python table
 under a temporary name and swaps it in afterwards, so `dbt.this` is still readable here.
 Each record's `logged_customer_id` (what identity_changelog compares against) moves on
@@ -48,4 +49,6 @@ def model(dbt, session):
         match_fields=as_arrow(dbt.ref("identity_match_fields")),
         config=IdentityConfig.checked(dbt.config.get("identity"), "dbt_project.yml: vars.identity"),
     )
+    for warning in resolution.warnings:  # in dbt's output; `cdp run` repeats it in its summary
+        print(f"warning: record_customers: {warning}")
     return resolution.records
