@@ -118,8 +118,10 @@ class Guardrails(Strict):
 class Training(Strict):
     max_pairs: float = Field(5e6, gt=0)  # record pairs sampled to estimate u
     seed: int = 42
-    # an EM pass whose blocking yields more pairs than this is not used (too slow, too loose)
+    # an EM pass whose blocking yields more pairs than this is not used (too slow, too loose);
+    # among passes covering as much, the tightest with at least min_em_pairs is preferred
     max_em_pairs: float = Field(2e7, gt=0)
+    min_em_pairs: float = Field(200, ge=0)
 
 
 class IdentityConfig(Strict):

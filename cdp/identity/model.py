@@ -14,6 +14,7 @@ is reported and shipped neutral (m = u), and no level weighs less than its compa
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -176,29 +177,51 @@ def block_pairs(con: duckdb.DuckDBPyConnection, fields: list[str]) -> int:
     """).fetchone()[0]
 
 
-def em_plan(con: duckdb.DuckDBPyConnection, config: IdentityConfig, present: list[str]) -> list[list[str]]:
-    """EM blocking rules (lists of fields) so that each comparison whose fields are present is
-    estimated by at least one pass that does not block on it: greedy, the rule covering most
-    comparisons still uncovered first (ties: the one with more pairs, up to max_em_pairs)."""
+def em_candidates(con: duckdb.DuckDBPyConnection, config: IdentityConfig, present: list[str]) -> list[tuple]:
+    """(fields, pairs) of every blocking rule on present fields usable for EM, tightest first."""
     candidates = [rule for rule in config.blocking_rules if isinstance(rule, list)]
     candidates += [[column] for column in present]
+    # the names together, as Splink's own examples train
+    names = [c.name for c in config.comparisons if c.kind == "name" and c.name in present]
+    candidates += [list(pair) for pair in itertools.combinations(names, 2)]
     usable = []
     for rule in {tuple(rule): None for rule in candidates}:
         if all(column in present for column in rule):
             pairs = block_pairs(con, list(rule))
             if 0 < pairs <= config.training.max_em_pairs:
                 usable.append((list(rule), pairs))
+    return sorted(usable, key=lambda entry: entry[1])
+
+
+def em_plan(config: IdentityConfig, candidates: list[tuple], present: list[str]) -> list[list[str]]:
+    """EM blocking rules (lists of fields) so that each comparison whose fields are present is
+    estimated by at least one pass that does not block on it: greedy, the rule covering most
+    comparisons still uncovered first; among those, the tightest that still yields
+    `min_em_pairs` pairs (a tight block is mostly true pairs, which is what EM estimates m
+    from; a loose one, a city, drowns them)."""
     wanted = {c.name: set(c.columns) for c in config.comparisons if set(c.columns) & set(present)}
     uncovered, plan = set(wanted), []
+    minimum = config.training.min_em_pairs
     while uncovered:
-        covers = [(rule, pairs, {n for n in uncovered if not wanted[n] & set(rule)}) for rule, pairs in usable]
+        covers = [(rule, pairs, {n for n in uncovered if not wanted[n] & set(rule)}) for rule, pairs in candidates]
         covers = [entry for entry in covers if entry[2]]
         if not covers:
             break
-        rule, _, covered = max(covers, key=lambda entry: (len(entry[2]), min(entry[1], 1e6)))
+        rule, _, covered = max(covers, key=lambda entry: (len(entry[2]), entry[1] >= minimum, -entry[1]))
         plan.append(rule)
         uncovered -= covered
     return plan
+
+
+def unestimated_comparisons(linker) -> set[str]:
+    """Comparisons with a level no EM pass has estimated yet."""
+    settings = linker._settings_obj
+    return {
+        comparison.output_column_name
+        for comparison in settings.comparisons
+        for level in comparison.comparison_levels
+        if not level.is_null_level and not level._m_is_trained
+    }
 
 
 def deterministic_rules(config: IdentityConfig, present: list[str]) -> list[list[str]]:
@@ -210,6 +233,21 @@ def deterministic_rules(config: IdentityConfig, present: list[str]) -> list[list
     if any(kinds[name] == "date" for name in person) and len(person) > 1:
         rules.append(person)
     return rules
+
+
+def em_pass(linker, rule: list[str]) -> bool:
+    """One EM pass blocked on `rule`; False when Splink gives up on it (an m underflowing to
+    0 on a block of near-identical pairs), which leaves the estimates as they were."""
+    from splink import block_on
+
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(*rule), estimate_without_term_frequencies=True
+        )
+    except ValueError as error:
+        logging.getLogger("cdp.identity").warning("EM pass on %s skipped: %s", " and ".join(rule), error)
+        return False
+    return True
 
 
 def train_model(
@@ -225,11 +263,35 @@ def train_model(
     if rules:
         linker.training.estimate_probability_two_random_records_match([block_on(*r) for r in rules], recall=0.8)
     linker.training.estimate_u_using_random_sampling(max_pairs=config.training.max_pairs, seed=config.training.seed)
-    plan = em_plan(con, config, present)
-    for rule in plan:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*rule), estimate_without_term_frequencies=True
-        )
+    candidates = em_candidates(con, config, present)
+    plan = em_plan(config, candidates, present)
+    plan = [rule for rule in plan if em_pass(linker, rule)]
+    # A level the passes never saw (no pair of a phone block disagrees on the birth date)
+    # gets more chances: for each such comparison in turn, the tightest rule not tried yet
+    # that does not block on it, up to EXTRA_EM_PASSES passes in all.
+    columns = {c.name: set(c.columns) for c in config.comparisons}
+    tried: dict[str, set] = {name: set() for name in columns}
+    for _ in range(EXTRA_EM_PASSES):
+        extra = None
+        for name in sorted(unestimated_comparisons(linker) & set(columns)):
+            extra = next(
+                (
+                    rule
+                    for rule, pairs in candidates
+                    if tuple(rule) not in tried[name]
+                    and rule not in plan
+                    and pairs >= config.training.min_em_pairs
+                    and not columns[name] & set(rule)
+                ),
+                None,
+            )
+            if extra is not None:
+                tried[name].add(tuple(extra))
+                break
+        if extra is None:
+            break
+        if em_pass(linker, extra):
+            plan.append(extra)
     output.parent.mkdir(parents=True, exist_ok=True)
     linker.misc.save_model_to_json(str(output), overwrite=True)
     model = json.loads(output.read_text())
@@ -248,6 +310,12 @@ def train_model(
     return report
 
 
+UNSEEN_U = 1e-4
+# The smallest m shipped: a level EM found (almost) no match at weighs about -10, not -400.
+MIN_M = 1e-3
+EXTRA_EM_PASSES = 4
+
+
 def _weight(level: dict) -> float | None:
     m, u = level.get("m_probability"), level.get("u_probability")
     if not m or not u:
@@ -259,17 +327,24 @@ def guard_weights(model: dict[str, Any]) -> tuple[list[tuple[str, str]], list[tu
     """Make the trained weights safe to ship, in place; returns (unestimated, raised) levels.
 
     A level EM left without an m (no training pair reached it) gets m = u: weight 0, neither
-    for nor against. A level weighing less than its comparison's last level ("all other
-    comparisons": a near-identical address seen too rarely in training) is lifted to it.
+    for nor against. An m below MIN_M is raised to it, and a level weighing less than its
+    comparison's last level ("all other comparisons": a near-identical address seen too
+    rarely in training) is lifted to that.
     """
     unestimated, raised = [], []
     for comparison in model["comparisons"]:
         name = comparison["output_column_name"]
         levels = [level for level in comparison["comparison_levels"] if not level.get("is_null_level")]
         for level in levels:
-            if not level.get("m_probability") and level.get("u_probability"):
+            if not level.get("m_probability"):
+                # no u either (no sampled pair reached it): any equal pair keeps the weight 0
+                level["u_probability"] = level.get("u_probability") or UNSEEN_U
                 level["m_probability"] = level["u_probability"]
                 unestimated.append((name, level.get("label_for_charts", level["sql_condition"])))
+        for level in levels:  # EM's m of ~0 (1e-130) would veto every pair at that level
+            if level["m_probability"] < MIN_M:
+                level["m_probability"] = MIN_M
+                raised.append((name, level.get("label_for_charts", level["sql_condition"])))
         floor = _weight(levels[-1]) if levels else None
         for level in levels[:-1]:
             weight = _weight(level)
