@@ -74,7 +74,9 @@ SPLIT_OFF_KINDS = {
     "other_email_or_phone": "an email or phone that none of the person's main records has",
     "other": "anything else",
 }
-UNLINKABLE_KINDS = ("household_email", "nothing_to_link_by", "name_elsewhere")
+# Records nothing may link: no identifier at all, or only one a household shares. A name
+# and a place elsewhere (a move, a stale broker row) is linkable evidence, however weak.
+UNLINKABLE_KINDS = ("household_email", "nothing_to_link_by")
 
 
 def split_off_breakdown(con: duckdb.DuckDBPyConnection, resolution: str, truth: str) -> dict:
