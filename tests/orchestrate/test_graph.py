@@ -49,12 +49,23 @@ ASSET_GRAPH = [
         IDENTITY_INPUTS,
     ),
     (
-        "identity/identity_strong_ids",
+        "identity/identity_match_fields",
         IDENTITY_INPUTS,
     ),
     (
+        "identity/identity_strong_ids",
+        IDENTITY_INPUTS,
+    ),
+    ("identity/link_explanations", ["identity/record_customers"]),
+    (
         "identity/record_customers",
-        ["identity/identity_inputs", "identity/identity_strong_ids", "seeds/blocked_identifiers", "seeds/nicknames"],
+        [
+            "identity/identity_inputs",
+            "identity/identity_match_fields",
+            "identity/identity_strong_ids",
+            "seeds/blocked_identifiers",
+            "seeds/nicknames",
+        ],
     ),
     (
         "marts/customer_360",

@@ -90,6 +90,9 @@ def tables(built) -> dict:
             order by s.customer_id limit 1
             """
         ).fetchone()
+        explained = con.execute(
+            "select customer_id from identity.record_customers where link_rule = 'probabilistic' order by 1 limit 1"
+        ).fetchone()
         not_configured = con.execute(
             "select distinct sync_name from reverse_etl.sync_runs where status = 'skipped' and message like 'not configured%'"
         ).fetchall()
@@ -97,4 +100,5 @@ def tables(built) -> dict:
         "sizes": sizes,
         "cart_member": dict(zip(("customer_id", "email", "phone"), cart_member, strict=True)),
         "not_configured": sorted(name for (name,) in not_configured),
+        "probabilistic_customer": explained[0],
     }

@@ -106,6 +106,15 @@ def test_a_person_is_found_by_email_phone_name_and_record_as_staging_reads_them(
     assert f'href="/profiles/{person["customer_id"]}"' in html and person["email"] not in html
 
 
+def test_a_profile_shows_the_match_weights_of_a_splink_link(client, tables):
+    customer_id = tables["probabilistic_customer"]
+    records = client.get(f"/api/profiles/{customer_id}").json()["records"]
+    linked = next(record for record in records if record["link_rule"] == "probabilistic")
+    assert linked["linked_to"] and {w["comparison"] for w in linked["weights"]} >= {"first_name", "last_name"}
+    html = client.get(f"/profiles/{customer_id}").text
+    assert "match weights" in html and f"to {linked['linked_to']}" in html
+
+
 def ids(response) -> list[str]:
     assert response.status_code == 200, response.text
     return [customer["customer_id"] for customer in response.json()["customers"]]
