@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -25,11 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cdp.errors import CdpError
 
 # How a field is compared (cdp.identity.comparisons turns each into Splink levels).
-KINDS = ("exact", "name", "date", "address", "postcode", "id_number", "email", "phone", "text")
 Kind = Literal["exact", "name", "date", "address", "postcode", "id_number", "email", "phone", "text"]
-
-# The identity contract's matching columns (a comparison of anything else is a match field).
-CONTRACT_FIELDS = ("email", "phone", "first_name", "last_name", "date_of_birth", "address", "postcode", "city")
+KINDS = get_args(Kind)
 
 
 class Strict(BaseModel):
@@ -104,6 +101,10 @@ class SharedContactsGuardrail(Strict):
     enabled: bool = True
 
 
+# The guardrails that judge a Splink pair, and the comparison each one is about.
+PAIR_GUARDRAILS = {"different_first_names": "first_name", "different_birth_dates": "date_of_birth"}
+
+
 class Guardrails(Strict):
     # comparisons a household shares (surname, home, landline): no evidence that two records
     # are one person rather than two people living together; comparisons of a match field of
@@ -174,6 +175,12 @@ class IdentityConfig(Strict):
         """Comparisons whose agreement a household shares (no person-level evidence)."""
         by_kind = {c.name for c in self.comparisons if c.kind in ("address", "postcode", "phone")}
         return set(self.guardrails.household) | by_kind
+
+    def person_level_comparisons(self, without: str) -> list[str]:
+        """The comparisons that tell one person from a household's members, but `without`:
+        the evidence that may overrule a guardrail about that comparison."""
+        household = self.household_comparisons
+        return [c.name for c in self.comparisons if c.name not in household and c.name != without]
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -14,13 +14,11 @@ whether a guardrail drops their link, whether the cluster cap broke them up.
 from __future__ import annotations
 
 import json
-import math
-from typing import Any
 
 import duckdb
 
 from cdp.identity.comparisons import trained_settings
-from cdp.identity.config import IdentityConfig
+from cdp.identity.config import PAIR_GUARDRAILS, IdentityConfig
 
 
 def gamma_labels(config: IdentityConfig, model: dict | None) -> dict[str, dict[int, str]]:
@@ -66,12 +64,6 @@ def link_explanations(con: duckdb.DuckDBPyConnection, config: IdentityConfig, mo
         from record_rules r
         left join pairs p on r.link_rule = 'probabilistic' and p.a = r.unique_id and p.b = r.linked_to
     """)
-
-
-def prior_weight(settings: dict[str, Any]) -> float:
-    """The match weight of the prior: two random records being one person."""
-    p = settings["probability_two_random_records_match"]
-    return math.log2(p / (1 - p))
 
 
 def waterfall(explanation: str | None) -> list[str]:
@@ -185,10 +177,10 @@ def why_apart(con: duckdb.DuckDBPyConnection, config: IdentityConfig, model: dic
             [a, b],
         ).fetchone()[0]
     ]
-    skipped = list(LINKED_BEFORE_SPLINK)
     if not blocked:
         lines.append(
-            f"  never blocked together: no blocking rule pairs them (rules on {', '.join(skipped)} are linked deterministically)"
+            "  never blocked together: no blocking rule pairs them"
+            f" (pairs on {', '.join(LINKED_BEFORE_SPLINK)} are linked deterministically instead)"
         )
     else:
         lines.append(f"  blocked together by: {'; '.join(blocked)}")
@@ -207,15 +199,12 @@ def why_apart(con: duckdb.DuckDBPyConnection, config: IdentityConfig, model: dic
     lines.append(f"    {'prior':<16} {prior:+7.2f}  two records picked at random being one person")
     for name, contribution in contributions.items():
         lines.append(f"    {name:<16} {contribution:+7.2f}  {labels[name].get(int(scored[f'gamma_{name}']), '')}")
-    guardrails, household = config.guardrails, config.household_comparisons
-    for rule, differ, comparison in (
-        (guardrails.different_first_names, names_differ, "first_name"),
-        (guardrails.different_birth_dates, dates_differ, "date_of_birth"),
-    ):
-        if differ and rule.enabled:
-            evidence = sum(w for name, w in contributions.items() if name not in household and name != comparison)
+    differ = {"different_first_names": names_differ, "different_birth_dates": dates_differ}
+    for guardrail, comparison in PAIR_GUARDRAILS.items():
+        rule = getattr(config.guardrails, guardrail)
+        if differ[guardrail] and rule.enabled:
+            evidence = sum(contributions[name] for name in config.person_level_comparisons(comparison))
             verdict = "drops their link" if evidence < rule.overruled_from_weight else "is overruled"
-            guardrail = "different_first_names" if comparison == "first_name" else "different_birth_dates"
             lines.append(
                 f"  guardrail {guardrail}: the {comparison.replace('_', ' ')}s name two people; the other "
                 f"person-level evidence weighs {evidence:+.2f} (overruled from {rule.overruled_from_weight}): {verdict}"

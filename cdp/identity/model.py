@@ -122,18 +122,7 @@ def warehouse_warnings(warehouse: Path) -> list[str]:
     config = default_config()
     with duckdb.connect(str(warehouse), read_only=True) as con:
         try:
-            columns = {
-                row[0] for row in con.execute("select column_name from (describe identity.identity_inputs)").fetchall()
-            }
-            fields = [c for c in config.columns if c in columns]
-            counts = (
-                con.execute(
-                    "select " + ", ".join(f"count({c})" for c in fields) + " from identity.identity_inputs"
-                ).fetchone()
-                if fields
-                else []
-            )
-            present = {c for c, n in zip(fields, counts, strict=True) if n >= 2}
+            present = set(columns_carried(con, "identity.identity_inputs", config.columns))
             present |= {
                 row[0]
                 for row in con.execute(
@@ -146,16 +135,24 @@ def warehouse_warnings(warehouse: Path) -> list[str]:
 
 
 def fields_present(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> list[str]:
-    """The configured columns at least two records carry."""
-    available = {row[0] for row in con.execute("select column_name from (describe matching)").fetchall()}
-    columns = [c for c in config.columns if c in available]
-    if not columns:
+    """The configured columns at least two records of `matching` carry."""
+    return columns_carried(con, "matching", config.columns, {"email": "email_key"})
+
+
+def columns_carried(
+    con: duckdb.DuckDBPyConnection, relation: str, columns, rename: dict[str, str] | None = None
+) -> list[str]:
+    """Of `columns`, those the relation has and at least two of its rows carry (a column may
+    be read under another name: `rename`)."""
+    rename = rename or {}
+    available = {row[0] for row in con.execute(f"select column_name from (describe {relation})").fetchall()}
+    present = [c for c in columns if rename.get(c, c) in available]
+    if not present:
         return []
-    key = {"email": "email_key"}
     counts = con.execute(
-        "select " + ", ".join(f"count({key.get(c, c)})" for c in columns) + " from matching"
+        "select " + ", ".join(f"count({rename.get(c, c)})" for c in present) + f" from {relation}"
     ).fetchone()
-    return [column for column, count in zip(columns, counts, strict=True) if count >= 2]
+    return [column for column, count in zip(present, counts, strict=True) if count >= 2]
 
 
 @dataclass

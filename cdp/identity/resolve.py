@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cdp import settings
-from cdp.identity.config import IdentityConfig
+from cdp.identity.config import PAIR_GUARDRAILS, IdentityConfig
 from cdp.identity.explain import link_explanations
 from cdp.identity.links import build_deterministic_links
 from cdp.identity.model import inputs_warning, load_model, predict_links
@@ -200,11 +200,10 @@ def apply_guardrails(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> 
         rules.append(("different_first_names", clearly_different_first_names("l", "r"), names.overruled_from_weight))
     if dates.enabled and "date_of_birth" in compared:
         rules.append(("different_birth_dates", clearly_different_birth_dates("l", "r"), dates.overruled_from_weight))
-    by_comparison = {"different_first_names": "first_name", "different_birth_dates": "date_of_birth"}
     verdict = (
         "case "
         + "".join(
-            f"when {applies} and {person_evidence(config, without=by_comparison[name])} < {weight} then '{name}' "
+            f"when {applies} and {person_evidence(config, without=PAIR_GUARDRAILS[name])} < {weight} then '{name}' "
             for name, applies, weight in rules
         )
         + "end"
@@ -226,8 +225,7 @@ def apply_guardrails(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> 
 
 def person_evidence(config: IdentityConfig, *, without: str, pair: str = "p") -> str:
     """SQL: the weight of the pair's comparisons that tell one person from a household, but one."""
-    household = config.household_comparisons
-    parts = [f"{pair}.weight_{c.name}" for c in config.comparisons if c.name not in household and c.name != without]
+    parts = [f"{pair}.weight_{name}" for name in config.person_level_comparisons(without)]
     return "(" + (" + ".join(parts) or "0") + ")"
 
 
