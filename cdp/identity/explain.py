@@ -62,7 +62,9 @@ def link_explanations(con: duckdb.DuckDBPyConnection, config: IdentityConfig, mo
                    'comparisons': case when r.link_rule = 'probabilistic' then [{comparisons}] end
                }})::varchar as explanation
         from record_rules r
-        left join pairs p on r.link_rule = 'probabilistic' and p.a = r.unique_id and p.b = r.linked_to
+        -- every use of p is guarded by the rule: a condition on r alone in this ON clause
+        -- makes DuckDB 1.5 plan a nested loop (15 s instead of 0.03 s at 100,000 records)
+        left join pairs p on p.a = r.unique_id and p.b = r.linked_to
     """)
 
 

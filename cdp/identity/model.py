@@ -59,7 +59,8 @@ def splink_input_sql(config: IdentityConfig, available: set[str]) -> str:
     known = f"where coalesce({', '.join(others)}) is not null" if others else ""
     email = "email_key as email, " if "email" in config.columns else ""
     columns = columns.replace("email, ", "", 1) if email else columns
-    return f"select unique_id, {email}{columns} from matching {known}"
+    changed = ", cdp_changed" if "cdp_changed" in available else ""  # cdp.identity.incremental
+    return f"select unique_id, {email}{columns}{changed} from matching {known}"
 
 
 def linker_over_matching(con: duckdb.DuckDBPyConnection, config: IdentityConfig, settings):
@@ -77,10 +78,17 @@ def prediction_settings(config: IdentityConfig, model: dict | None) -> dict[str,
     return trained_settings(config, model, "duckdb", skip_blocking_on=LINKED_BEFORE_SPLINK)
 
 
-def predict_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, model: dict | None) -> None:
+def predict_links(
+    con: duckdb.DuckDBPyConnection, config: IdentityConfig, settings: dict[str, Any], *, only_changed: bool = False
+) -> None:
     """Write `scored_pairs`: every pair at or above the threshold, with each comparison's
-    level (gamma_<name>) and match weight (weight_<name>), for the guardrails and explanations."""
-    linker = linker_over_matching(con, config, prediction_settings(config, model))
+    level (gamma_<name>) and match weight (weight_<name>), for the guardrails and explanations.
+
+    `settings`: prediction_settings. `only_changed`: score only the pairs with a side marked
+    `cdp_changed` in `matching` (cdp.identity.incremental)."""
+    from cdp.identity.incremental import only_changed_pairs
+
+    linker = linker_over_matching(con, config, only_changed_pairs(settings) if only_changed else settings)
     predictions = linker.inference.predict(threshold_match_probability=config.threshold, warning_mode="never")
     columns = set(con.table(predictions.physical_name).columns)
     parts = []

@@ -158,7 +158,7 @@ def prepare_matching_table(con: duckdb.DuckDBPyConnection, config: IdentityConfi
             select distinct lower(trim(nickname)) as name, lower(trim(canonical_name)) as canonical from nicknames
             union select distinct lower(trim(canonical_name)), lower(trim(canonical_name)) from nicknames
         )
-        select a.name as first_name, list(distinct b.name) as family
+        select a.name as first_name, list(distinct b.name order by b.name) as family  -- ordered: hashed (incremental.py)
         from pairs a join pairs b using (canonical) group by all
     """)
     con.execute("""

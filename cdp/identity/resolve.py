@@ -26,8 +26,9 @@ import pyarrow as pa
 from cdp import settings
 from cdp.identity.config import PAIR_GUARDRAILS, IdentityConfig
 from cdp.identity.explain import link_explanations
+from cdp.identity.incremental import Increment, plan_increment, scored_pairs_state
 from cdp.identity.links import build_deterministic_links
-from cdp.identity.model import inputs_warning, load_model, predict_links
+from cdp.identity.model import inputs_warning, load_model, predict_links, prediction_settings
 from cdp.identity.prepare import (
     clearly_different_birth_dates,
     clearly_different_first_names,
@@ -54,6 +55,7 @@ RECORD_CUSTOMERS_SCHEMA = pa.schema(
         ("linked_to", pa.string()),
         ("match_weight", pa.float64()),
         ("explanation", pa.string()),
+        ("match_hash", pa.string()),
     ]
 )
 EMPTY_PREVIOUS = pd.DataFrame(
@@ -78,6 +80,9 @@ class Resolution:
     changes: pa.Table  # CHANGELOG_SCHEMA: changed_at, run_id, change, customer_id, other_customer_id, reason
     oversized_clusters: pd.DataFrame  # cluster_key, records: clusters broken up by the cap
     warnings: list[str] = field(default_factory=list)  # e.g. inputs no longer carry the model's fields
+    # identity.identity_scored_pairs, the next run's state (cdp/identity/incremental.py)
+    scored_pairs: pa.Table | None = None
+    increment: Increment | None = None
 
     @property
     def record_customers(self) -> pd.DataFrame:
@@ -96,6 +101,7 @@ def resolve_identities(
     previous=None,
     *,
     match_fields=None,
+    previous_pairs: pa.Table | None = None,
     config: IdentityConfig | None = None,
     model: dict | str | None = "trained",
     threshold: float | None = None,
@@ -105,6 +111,8 @@ def resolve_identities(
 ) -> Resolution:
     """`config`: the identity configuration (default: the repo's dbt project); `model`: the
     trained parameters (default: CDP_IDENTITY_MODEL; None: Splink's defaults);
+    `previous_pairs`: the last run's identity_scored_pairs (then only pairs with a new or
+    changed record are scored: cdp.identity.incremental);
     `threshold` / `max_cluster_size` override the configuration's."""
     config = config or default_config()
     overrides = {"threshold": threshold, "max_cluster_size": max_cluster_size}
@@ -129,19 +137,37 @@ def resolve_identities(
     run_id = run_id or uuid.uuid4().hex
     resolved_at = resolved_at or datetime.now(UTC).replace(tzinfo=None)
     try:
-        return resolve_in(con, config=config, model=model, run_id=run_id, resolved_at=resolved_at)
+        return resolve_in(
+            con, config=config, model=model, run_id=run_id, resolved_at=resolved_at, previous_pairs=previous_pairs
+        )
     finally:
         con.close()
 
 
 def resolve_in(
-    con: duckdb.DuckDBPyConnection, *, config: IdentityConfig, model: dict | None, run_id, resolved_at
+    con: duckdb.DuckDBPyConnection,
+    *,
+    config: IdentityConfig,
+    model: dict | None,
+    run_id,
+    resolved_at,
+    previous_pairs: pa.Table | None = None,
 ) -> Resolution:
     """The steps over a connection holding the input tables (see `prepare`) and `previous_records`."""
     config = config.with_match_fields(match_fields(con))
     prepare_matching_table(con, config)
     build_deterministic_links(con, config)
-    predict_links(con, config, model)
+    settings = prediction_settings(config, model)
+    increment = plan_increment(con, config, settings, previous_pairs)
+    predict_links(con, config, settings, only_changed=increment.incremental)
+    if increment.incremental:  # the last run's pairs between unchanged records, as they were
+        con.execute("insert into scored_pairs by name select * from kept_pairs")
+    logger.info(
+        "identity: scored %s",
+        f"the pairs of {increment.changed_records} new or changed records"
+        if increment.incremental
+        else f"all pairs ({increment.reason})",
+    )
     warnings = inputs_warning(con, config, model)
     for warning in warnings:
         logger.warning(warning)
@@ -165,8 +191,9 @@ def resolve_in(
                coalesce(r.link_rule, 'singleton') as link_rule, cast(r.match_probability as double) as match_probability,
                cast(a.previous_customer_id as varchar) as previous_customer_id, p.logged_customer_id,
                a.customer_since, a.cluster_capped, ?::varchar as run_id, ?::timestamp as resolved_at,
-               x.linked_to, x.match_weight, x.explanation
+               x.linked_to, x.match_weight, x.explanation, h.match_hash
         from matching m
+        join match_hashes h using (unique_id)
         join assignment a using (unique_id)
         left join record_rules r using (unique_id)
         left join previous_assignment p using (unique_id)
@@ -177,7 +204,8 @@ def resolve_in(
     # unsorted: the warehouse table has no order, and sorting 5 million rows costs seconds
     records = con.execute("select * from record_customers").arrow().read_all().cast(RECORD_CUSTOMERS_SCHEMA)
     changes = changelog_in(con, "record_customers", run_id=run_id, changed_at=resolved_at, base="logged_customer_id")
-    return Resolution(records, changes, oversized, warnings)
+    pairs = scored_pairs_state(con, increment, run_id)
+    return Resolution(records, changes, oversized, warnings, scored_pairs=pairs, increment=increment)
 
 
 def apply_guardrails(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:

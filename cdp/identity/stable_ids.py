@@ -196,14 +196,18 @@ def previous_for_next_run(con: duckdb.DuckDBPyConnection, records: str, changelo
     changelog_customer_id: the record's id as the changelog last recorded it, which the next
     run's changelog compares against (the next run's logged_customer_id). That is customer_id
     when the last run was logged, else the last run's own logged_customer_id (carried on
-    through any number of unlogged runs).
+    through any number of unlogged runs). And run_id and match_hash, the incremental
+    identity step's state, where the table has them.
     """
-    base = changelog_base(table_columns(con, records))
+    columns = table_columns(con, records)
+    base = changelog_base(columns)
     logged = "customer_id" if last_run_logged(con, records, changelog_table) else base
+    # the incremental identity step's state (cdp/identity/incremental.py), where the table has it
+    state = "".join(f", cast({c} as varchar) as {c}" for c in ("run_id", "match_hash") if c in columns)
     result = con.execute(f"""
         select cast(source as varchar) as source, cast(source_record_id as varchar) as source_record_id,
                cast(customer_id as varchar) as customer_id, customer_since,
-               cast({logged} as varchar) as changelog_customer_id
+               cast({logged} as varchar) as changelog_customer_id{state}
         from {records}
     """).arrow()
     return result.read_all() if hasattr(result, "read_all") else result
