@@ -1,6 +1,6 @@
 -- Cart abandoners: put a product in the cart (web or app) within the last 72 hours
 -- (dbt var cart_abandoned_hours) and have not ordered since, online or in store.
--- The open cart itself (latest product added and not bought) is worked out in customer_360.
+-- The open cart itself (latest product added and not bought) is worked out in int_customer__cart.
 
 with categories_bought as (
     select
@@ -25,7 +25,7 @@ open_carts as (
         customers.open_cart_at,
         {{ dbt.datediff('customers.open_cart_at', 'clock.as_of', 'hour') }} as hours_since_added
     from {{ ref('customer_360') }} as customers
-    cross join {{ ref('segment_clock') }} as clock
+    cross join {{ ref('int_clock') }} as clock
     where
         customers.open_cart_product_id is not null
         and customers.open_cart_at > clock.cart_since

@@ -12,7 +12,7 @@ with recent_interest as (
         sum(case when events.event_type = 'info_request' then 1 else 0 end) as info_requests_recent,
         max(events.occurred_at) as last_active_at
     from {{ ref('customer_events') }} as events
-    cross join {{ ref('segment_clock') }} as clock
+    cross join {{ ref('int_clock') }} as clock
     where
         events.event_type in ('product_view', 'info_request')
         and events.occurred_at > clock.recent_since
@@ -34,7 +34,7 @@ last_product_viewed as (
                 partition by events.customer_id order by events.occurred_at desc, events.event_id asc
             ) as recency_rank
         from {{ ref('customer_events') }} as events
-        cross join {{ ref('segment_clock') }} as clock
+        cross join {{ ref('int_clock') }} as clock
         where
             events.event_type = 'product_view'
             and events.product_id is not null

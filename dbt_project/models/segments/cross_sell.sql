@@ -33,7 +33,7 @@ browsed_categories as (
         count(*) as views_recent,
         max(events.occurred_at) as last_viewed_at
     from {{ ref('customer_events') }} as events
-    cross join {{ ref('segment_clock') }} as clock
+    cross join {{ ref('int_clock') }} as clock
     where
         events.event_type in ('product_view', 'screen_view', 'add_to_cart')
         and events.category is not null

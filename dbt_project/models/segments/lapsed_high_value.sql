@@ -7,7 +7,7 @@ with gone_quiet as (
         customers.customer_id,
         {{ dbt.datediff('customers.last_order_at', 'clock.as_of', 'day') }} as days_since_last_order
     from {{ ref('customer_360') }} as customers
-    cross join {{ ref('segment_clock') }} as clock
+    cross join {{ ref('int_clock') }} as clock
     where
         customers.rfm_monetary >= 4
         and customers.last_order_at < clock.win_back_before

@@ -9,7 +9,7 @@ with recent_browsing as (
         min(events.occurred_at) as first_browsed_at,
         max(events.occurred_at) as last_browsed_at
     from {{ ref('customer_events') }} as events
-    cross join {{ ref('segment_clock') }} as clock
+    cross join {{ ref('int_clock') }} as clock
     where
         events.event_type in ('page_view', 'screen_view', 'product_view')
         and events.occurred_at > clock.recent_since

@@ -11,7 +11,7 @@ with order_rhythm as (
         / (customers.orders_total - 1) as typical_days_between_orders,
         {{ dbt.datediff('customers.last_order_at', 'clock.as_of', 'day') }} as days_since_last_order
     from {{ ref('customer_360') }} as customers
-    cross join {{ ref('segment_clock') }} as clock
+    cross join {{ ref('int_clock') }} as clock
     where
         customers.orders_total >= 2
         and customers.last_order_at <= clock.as_of
