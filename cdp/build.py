@@ -49,6 +49,9 @@ def run_dbt_build(
         args += ["--indirect-selection", "cautious"]
     if full_refresh:
         args.append("--full-refresh")
+        # record_customers is a table that scores only changed records' pairs: the var
+        # (which, unlike the flag, invalidates dbt's partial parse) makes it score all
+        dbt_vars = {**(dbt_vars or {}), "cdp_full_refresh": True}
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars, default=str)]  # YAML reads 2026-01-10 as a date
     try:

@@ -2,6 +2,15 @@
 -- source_trust, then the most recent record; names and the address block each from one
 -- record) and the summary of the source records behind it.
 
+-- Incremental: only the customers whose records changed are computed (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='replace_customers',
+    row_column='source_record_count',
+    on_schema_change='fail',
+) }}
+
 with identities as (
     select * from {{ ref('customer_identities') }}
 ),
@@ -18,7 +27,9 @@ trusted_records as (
     select
         identity_inputs.*,
         identities.customer_id,
-        coalesce(source_trust.trust_rank, 99) as trust_rank
+        coalesce(source_trust.trust_rank, 99) as trust_rank,
+        -- the whole input row (a table name in DuckDB is its row as a struct)
+        hash(identity_inputs, identities.customer_id, source_trust.trust_rank) as row_hash  -- noqa: RF02
     from identities
     inner join identity_inputs
         on
@@ -28,11 +39,19 @@ trusted_records as (
         on identity_inputs.source = source_trust.source
 ),
 
+{%- if incremental_build() %}
+
+rebuilt_customers as (
+    {{ customers_with_changed_inputs('trusted_records') }}
+),
+{%- endif %}
+
 records as (
     select
         *,
         {{ survivorship_rank() }} as survivorship_rank
     from trusted_records
+    where {{ of_rebuilt_customers() }}
 ),
 
 golden_record as (
@@ -60,12 +79,13 @@ record_summary as (
         count(*) as source_record_count,
         {{ distinct_list("source || ':' || source_record_id") }} as source_records,
         min(observed_at) as first_observed_at,
-        max(observed_at) as last_observed_at
+        max(observed_at) as last_observed_at,
+        sum(row_hash) as inputs_hash
     from records
     group by customer_id
 ),
 
-final as (
+profiles as (
     select
         golden_record.customer_id,
         golden_record.first_name,
@@ -83,9 +103,14 @@ final as (
         record_summary.source_record_count,
         record_summary.source_records,
         record_summary.first_observed_at,
-        record_summary.last_observed_at
+        record_summary.last_observed_at,
+        record_summary.inputs_hash
     from golden_record
     inner join record_summary on golden_record.customer_id = record_summary.customer_id
+),
+
+final as (
+    {{ only_rebuilt_customers('profiles') }}
 )
 
 select * from final

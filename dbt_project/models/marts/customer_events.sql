@@ -4,6 +4,15 @@
 -- cookie follow the person as soon as that cookie is stitched to them. A demo source that
 -- is switched off contributes no rows (staging_or_empty); a model whose YAML declares
 -- `meta: {event_input: true}` (the var cdp_event_inputs) adds its events as they are.
+-- Incremental: rebuilt only for the customers whose events would change (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='replace_customers',
+    row_column='event_id',
+    on_schema_change='fail',
+) }}
+
 with identities as (
     select * from {{ ref('customer_identities') }}
 ),
@@ -138,7 +147,7 @@ products as (
     select * from {{ staging_or_empty('stg_shop__products', {'product_id': 'varchar', 'category': 'varchar'}) }}
 ),
 
-final as (
+timeline as (
     select
         identities.customer_id,
         source_events.occurred_at,
@@ -156,6 +165,16 @@ final as (
     left join products
         on source_events.product_id = products.product_id
     where source_events.occurred_at is not null
+),
+{%- if incremental_build() %}
+
+rebuilt_customers as (
+    {{ customers_to_rebuild('timeline') }}
+),
+{%- endif %}
+
+final as (
+    {{ only_rebuilt_customers('timeline') }}
 )
 
 select * from final

@@ -1,5 +1,14 @@
 -- One row per purchased line, online (shop orders) and in store (till transactions that
 -- carry a loyalty card, email or phone), attributed to the resolved customer.
+-- Incremental: rebuilt only for the customers whose purchases would change (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='replace_customers',
+    row_column='order_id',
+    on_schema_change='fail',
+) }}
+
 with identities as (
     select * from {{ ref('customer_identities') }}
 ),
@@ -70,7 +79,7 @@ purchased_lines as (
     select * from in_store
 ),
 
-final as (
+purchases as (
     select
         purchased_lines.customer_id,
         purchased_lines.order_id,
@@ -84,6 +93,16 @@ final as (
     from purchased_lines
     left join products
         on purchased_lines.product_id = products.product_id
+),
+{%- if incremental_build() %}
+
+rebuilt_customers as (
+    {{ customers_to_rebuild('purchases') }}
+),
+{%- endif %}
+
+final as (
+    {{ only_rebuilt_customers('purchases') }}
 )
 
 select * from final

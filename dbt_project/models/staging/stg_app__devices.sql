@@ -1,9 +1,18 @@
 -- Identity input: one row per app install (device_id), with the shop customer it last
 -- logged in as (user_id). Its earlier events follow the person once stitched.
-{{ config(enabled=model_enabled(model.name)) }}
+-- Incremental: rebuilt for the keys with rows loaded since the last build, from all their rows.
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key='device_id',
+    incremental_strategy='delete+insert',
+) }}
+{%- set watermark = load_watermark() %}
 with events as (
     select * from {{ ref('stg_app__events') }}
-    where device_id is not null
+    where
+        device_id is not null
+        and {{ keys_loaded_since(ref('stg_app__events'), 'device_id', watermark) }}
 ),
 
 devices as (
@@ -12,7 +21,8 @@ devices as (
         {{ latest_non_null('user_id', 'occurred_at') }} as user_id,
         {{ latest_non_null('os', 'occurred_at') }} as os,
         min(occurred_at) as first_seen_at,
-        max(occurred_at) as observed_at
+        max(occurred_at) as observed_at,
+        max(_dlt_load_id) as _dlt_load_id
     from events
     group by device_id
 ),
@@ -24,7 +34,8 @@ renamed as (
         os,
         {{ absent_identity_texts(present=[]) }},
         first_seen_at,
-        observed_at
+        observed_at,
+        _dlt_load_id
     from devices
 ),
 
@@ -38,7 +49,8 @@ final as (
         first_seen_at,
         device_id,
         user_id,
-        os
+        os,
+        _dlt_load_id
     from renamed
 )
 

@@ -1,11 +1,18 @@
 -- Mobile app events, one row per event (duplicates by event_id dropped, first load kept).
-{{ config(enabled=model_enabled(model.name)) }}
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy='delete+insert',
+) }}
+{%- set watermark = load_watermark() %}
 with source as (
     select * from {{ source('raw_app', 'events') }}
+    where {{ completed_loads_since(source('raw_app', 'events'), watermark) }}
 ),
 
 deduplicated as (
-    {{ first_row_per('source', 'event_id', '_dlt_load_id, _source_file, _source_row') }}
+    {{ first_load_per('source', 'event_id', watermark) }}
 ),
 
 renamed as (
@@ -21,7 +28,8 @@ renamed as (
         lower(cast(os as {{ dbt.type_string() }})) as os,
         cast(app_version as {{ dbt.type_string() }}) as app_version,
         _source_file as source_file,
-        _source_row as source_row
+        _source_row as source_row,
+        _dlt_load_id
     from deduplicated
 ),
 

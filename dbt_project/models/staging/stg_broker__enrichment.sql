@@ -1,12 +1,19 @@
 -- Identity input (third party): one row per data-broker record. It carries the hashed
 -- email when the broker has one, else name and postcode.
-{{ config(enabled=model_enabled(model.name)) }}
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key='broker_record_id',
+    incremental_strategy='delete+insert',
+) }}
+{%- set watermark = load_watermark() %}
 with source as (
     select * from {{ source('raw_broker', 'enrichment') }}
+    where {{ completed_loads_since(source('raw_broker', 'enrichment'), watermark) }}
 ),
 
 deduplicated as (
-    {{ first_row_per('source', 'broker_record_id', '_dlt_load_id, _source_file, _source_row') }}
+    {{ first_load_per('source', 'broker_record_id', watermark) }}
 ),
 
 countries as (
@@ -26,7 +33,8 @@ renamed as (
         nullif(trim(cast(deduplicated.age_band as {{ dbt.type_string() }})), '') as age_band,
         nullif(trim(cast(deduplicated.income_band as {{ dbt.type_string() }})), '') as income_band,
         lower(cast(deduplicated.interests as {{ dbt.type_string() }})) as interests_text,
-        {{ utc_timestamp('deduplicated.delivered_at') }} as delivered_at
+        {{ utc_timestamp('deduplicated.delivered_at') }} as delivered_at,
+        deduplicated._dlt_load_id
     from deduplicated
     left join countries
         on upper(trim(cast(deduplicated.country as {{ dbt.type_string() }}))) = countries.country_code
@@ -43,7 +51,8 @@ final as (
         age_band,
         income_band,
         {{ split_to_list('interests_text', "','") }} as interests,
-        delivered_at
+        delivered_at,
+        _dlt_load_id
     from renamed
 )
 

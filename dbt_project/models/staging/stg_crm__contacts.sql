@@ -1,8 +1,16 @@
 -- Identity input: one row per CRM contact (merged on crm_id by the loader), with the
 -- consent per purpose the CRM records.
-{{ config(enabled=model_enabled(model.name)) }}
+-- Incremental: the rows the loader merged since the last build replace their earlier version.
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key='crm_id',
+    incremental_strategy='delete+insert',
+) }}
+{%- set watermark = load_watermark() %}
 with source as (
     select * from {{ source('raw_crm', 'contacts') }}
+    where {{ completed_loads_since(source('raw_crm', 'contacts'), watermark) }}
 ),
 
 countries as (
@@ -26,7 +34,8 @@ renamed as (
         cast(source.ads_consent as {{ dbt.type_boolean() }}) as ads_consent,
         {{ utc_timestamp('source.consent_updated_at') }} as consent_updated_at,
         {{ utc_timestamp('source.created_at') }} as created_at,
-        {{ utc_timestamp('source.updated_at') }} as updated_at
+        {{ utc_timestamp('source.updated_at') }} as updated_at,
+        source._dlt_load_id
     from source
     left join countries
         on upper(trim(cast(source.country as {{ dbt.type_string() }}))) = countries.country_code
@@ -44,7 +53,8 @@ final as (
         ads_consent,
         coalesce(consent_updated_at, updated_at) as consent_updated_at,
         created_at,
-        updated_at
+        updated_at,
+        _dlt_load_id
     from renamed
 )
 

@@ -1,8 +1,16 @@
 -- Identity input: one row per email platform subscriber (merged on subscriber_id by the
 -- loader) with its subscription status; an unsubscribe is never overridden downstream.
-{{ config(enabled=model_enabled(model.name)) }}
+-- Incremental: the rows the loader merged since the last build replace their earlier version.
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key='subscriber_id',
+    incremental_strategy='delete+insert',
+) }}
+{%- set watermark = load_watermark() %}
 with source as (
     select * from {{ source('raw_email', 'subscribers') }}
+    where {{ completed_loads_since(source('raw_email', 'subscribers'), watermark) }}
 ),
 
 renamed as (
@@ -13,7 +21,8 @@ renamed as (
         lower(trim(cast(status as {{ dbt.type_string() }}))) as status,
         {{ utc_timestamp('subscribed_at') }} as subscribed_at,
         {{ utc_timestamp('unsubscribed_at') }} as unsubscribed_at,
-        {{ utc_timestamp('updated_at') }} as updated_at
+        {{ utc_timestamp('updated_at') }} as updated_at,
+        _dlt_load_id
     from source
 ),
 
@@ -28,7 +37,8 @@ final as (
         status,
         subscribed_at,
         unsubscribed_at,
-        updated_at
+        updated_at,
+        _dlt_load_id
     from renamed
 )
 

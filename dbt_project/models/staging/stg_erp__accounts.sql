@@ -1,9 +1,21 @@
 -- Identity input: one row per ERP account, with the billing details of its latest invoice.
 -- The billing name is one string, "First Last" or "Last, First"; it is split here.
-{{ config(enabled=model_enabled(model.name)) }}
+-- Incremental: rebuilt for the keys with rows loaded since the last build, from all their rows.
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key='account_number',
+    incremental_strategy='delete+insert',
+) }}
+{%- set watermark = load_watermark() %}
 with invoices as (
-    select * from {{ ref('stg_erp__invoices') }}
-    where account_number is not null
+    select
+        *,
+        max(_dlt_load_id) over (partition by account_number) as account_load_id
+    from {{ ref('stg_erp__invoices') }}
+    where
+        account_number is not null
+        and {{ keys_loaded_since(ref('stg_erp__invoices'), 'account_number', watermark) }}
 ),
 
 latest_invoice as (
@@ -28,7 +40,8 @@ accounts as (
         billing_postcode,
         billing_city,
         billing_country,
-        issued_at
+        issued_at,
+        account_load_id
     from latest_invoice
 ),
 
@@ -48,7 +61,8 @@ renamed as (
         accounts.billing_city as city_text,
         accounts.billing_country as country_text,
         countries.postcode_pattern,
-        accounts.issued_at
+        accounts.issued_at,
+        accounts.account_load_id as _dlt_load_id
     from accounts
     left join countries
         on upper(trim(accounts.billing_country)) = countries.country_code
@@ -62,7 +76,8 @@ final as (
         {{ person_identity_columns() }},
         issued_at as observed_at,
         account_number,
-        billing_name
+        billing_name,
+        _dlt_load_id
     from renamed
 )
 

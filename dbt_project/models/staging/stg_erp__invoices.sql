@@ -1,11 +1,18 @@
 -- ERP invoices and returns, one row per invoice_id; returns count negative in `net_amount`.
-{{ config(enabled=model_enabled(model.name)) }}
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key='invoice_id',
+    incremental_strategy='delete+insert',
+) }}
+{%- set watermark = load_watermark() %}
 with source as (
     select * from {{ source('raw_erp', 'invoices') }}
+    where {{ completed_loads_since(source('raw_erp', 'invoices'), watermark) }}
 ),
 
 deduplicated as (
-    {{ first_row_per('source', 'invoice_id', '_dlt_load_id, _source_file, _source_row') }}
+    {{ first_load_per('source', 'invoice_id', watermark) }}
 ),
 
 renamed as (
@@ -22,7 +29,8 @@ renamed as (
         cast(amount as double) as amount,
         upper(trim(cast(currency as {{ dbt.type_string() }}))) as currency,
         _source_file as source_file,
-        _source_row as source_row
+        _source_row as source_row,
+        _dlt_load_id
     from deduplicated
 ),
 

@@ -1,12 +1,19 @@
 -- Identity input (second party): one row per partner campaign response. The partner
 -- shares only the SHA-256 of the normalised email, so that is the only identifier.
-{{ config(enabled=model_enabled(model.name)) }}
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key='response_id',
+    incremental_strategy='delete+insert',
+) }}
+{%- set watermark = load_watermark() %}
 with source as (
     select * from {{ source('raw_partner', 'responses') }}
+    where {{ completed_loads_since(source('raw_partner', 'responses'), watermark) }}
 ),
 
 deduplicated as (
-    {{ first_row_per('source', 'response_id', '_dlt_load_id, _source_file, _source_row') }}
+    {{ first_load_per('source', 'response_id', watermark) }}
 ),
 
 renamed as (
@@ -17,7 +24,8 @@ renamed as (
         cast(campaign as {{ dbt.type_string() }}) as campaign,
         lower(trim(cast(response as {{ dbt.type_string() }}))) as response,
         nullif(lower(trim(cast(interest as {{ dbt.type_string() }}))), '') as interest,
-        {{ utc_timestamp('responded_at') }} as responded_at
+        {{ utc_timestamp('responded_at') }} as responded_at,
+        _dlt_load_id
     from deduplicated
 ),
 
@@ -32,7 +40,8 @@ final as (
         campaign,
         response,
         interest,
-        responded_at
+        responded_at,
+        _dlt_load_id
     from renamed
 )
 

@@ -1,12 +1,19 @@
 -- In-store transaction lines, one row per (transaction_id, line_no): a file loaded twice
 -- or a line repeated in a later file keeps its first copy.
-{{ config(enabled=model_enabled(model.name)) }}
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key=['transaction_id', 'line_no'],
+    incremental_strategy='delete+insert',
+) }}
+{%- set watermark = load_watermark() %}
 with source as (
     select * from {{ source('raw_pos', 'transactions') }}
+    where {{ completed_loads_since(source('raw_pos', 'transactions'), watermark) }}
 ),
 
 deduplicated as (
-    {{ first_row_per('source', 'transaction_id, line_no', '_dlt_load_id, _source_file, _source_row') }}
+    {{ first_load_per('source', 'transaction_id, line_no', watermark) }}
 ),
 
 renamed as (
@@ -23,7 +30,8 @@ renamed as (
         cast(unit_price as double) as unit_price,
         upper(trim(cast(currency as {{ dbt.type_string() }}))) as currency,
         _source_file as source_file,
-        _source_row as source_row
+        _source_row as source_row,
+        _dlt_load_id
     from deduplicated
 ),
 

@@ -1,8 +1,16 @@
 -- Identity input: one row per in-store transaction that carries an identifier (loyalty
 -- card, or an email or phone typed by the cashier). Anonymous cash sales are not persons.
-{{ config(enabled=model_enabled(model.name)) }}
+-- Incremental: rebuilt for the keys with rows loaded since the last build, from all their rows.
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key='transaction_id',
+    incremental_strategy='delete+insert',
+) }}
+{%- set watermark = load_watermark() %}
 with lines as (
     select * from {{ ref('stg_pos__transaction_lines') }}
+    where {{ keys_loaded_since(ref('stg_pos__transaction_lines'), 'transaction_id', watermark) }}
 ),
 
 stores as (
@@ -18,7 +26,9 @@ transactions as (
         max(email_text) as email_text,
         max(phone_text) as phone_text,
         count(*) as line_count,
-        sum(line_revenue) as revenue
+        -- rounded to cents: a float sum's last digits vary with the order rows are read in
+        round(sum(line_revenue), 2) as revenue,
+        max(_dlt_load_id) as _dlt_load_id
     from lines
     group by transaction_id
 ),
@@ -35,7 +45,8 @@ renamed as (
         {{ absent_identity_texts(present=['email_text', 'phone_text', 'country_text']) }},
         -- a phone typed at the till is national to the store's country
         stores.country_code as country_text,
-        transactions.occurred_at
+        transactions.occurred_at,
+        transactions._dlt_load_id
     from transactions
     left join stores on transactions.store_id = stores.store_id
     where
@@ -55,7 +66,8 @@ final as (
         store_id,
         loyalty_card,
         line_count,
-        revenue
+        revenue,
+        _dlt_load_id
     from renamed
 )
 

@@ -1,9 +1,18 @@
 -- Identity input: one row per shop customer account (merged on customer_id by the loader).
 -- The customer id is the `user_id` web and app events carry once someone logs in.
-{{ config(enabled=model_enabled(model.name)) }}
+-- Incremental: the rows the loader merged since the last build replace their earlier version.
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    post_hook="{{ delete_tombstones() }}",
+) }}
+{%- set watermark = load_watermark() %}
 with source as (
     select * from {{ source('raw_shop', 'customers') }}
-    where _cdp_deleted_at is null  -- gone from the shop (marked by cdp ingest's full scan)
+    -- gone from the shop (marked by cdp ingest's full scan): see live_rows
+    where {{ live_rows(watermark) }} and {{ completed_loads_since(source('raw_shop', 'customers'), watermark) }}
 ),
 
 countries as (
@@ -24,7 +33,9 @@ renamed as (
         cast(source.country as {{ dbt.type_string() }}) as country_text,
         countries.postcode_pattern,
         {{ utc_timestamp('source.created_at') }} as created_at,
-        {{ utc_timestamp('source.updated_at') }} as updated_at
+        {{ utc_timestamp('source.updated_at') }} as updated_at,
+        source._dlt_load_id,
+        source._cdp_deleted_at
     from source
     left join countries
         on upper(trim(cast(source.country as {{ dbt.type_string() }}))) = countries.country_code
@@ -40,7 +51,9 @@ final as (
         customer_id,
         customer_id as user_id,
         created_at,
-        updated_at
+        updated_at,
+        _dlt_load_id,
+        _cdp_deleted_at
     from renamed
 )
 

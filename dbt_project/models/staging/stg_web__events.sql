@@ -1,12 +1,19 @@
 -- Website clickstream, one row per event: duplicated and late-arriving copies of an
 -- event (same event_id, loaded twice) are dropped, keeping the first load.
-{{ config(enabled=model_enabled(model.name)) }}
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy='delete+insert',
+) }}
+{%- set watermark = load_watermark() %}
 with source as (
     select * from {{ source('raw_web', 'events') }}
+    where {{ completed_loads_since(source('raw_web', 'events'), watermark) }}
 ),
 
 deduplicated as (
-    {{ first_row_per('source', 'event_id', '_dlt_load_id, _source_file, _source_row') }}
+    {{ first_load_per('source', 'event_id', watermark) }}
 ),
 
 renamed as (
@@ -25,7 +32,8 @@ renamed as (
         {{ normalise_email('email') }} as email,
         not {{ is_blank('email') }} and {{ normalise_email('email') }} is null as email_is_invalid,
         _source_file as source_file,
-        _source_row as source_row
+        _source_row as source_row,
+        _dlt_load_id
     from deduplicated
 ),
 

@@ -1,10 +1,19 @@
 -- Identity input: one row per website visitor cookie (anonymous_id), with the shop
 -- customer it last logged in as (user_id) and the email it last gave on a signup or
 -- information request. Its earlier anonymous events follow the person once stitched.
-{{ config(enabled=model_enabled(model.name)) }}
+-- Incremental: rebuilt for the keys with rows loaded since the last build, from all their rows.
+{{ config(
+    enabled=model_enabled(model.name),
+    materialized='incremental',
+    unique_key='anonymous_id',
+    incremental_strategy='delete+insert',
+) }}
+{%- set watermark = load_watermark() %}
 with events as (
     select * from {{ ref('stg_web__events') }}
-    where anonymous_id is not null
+    where
+        anonymous_id is not null
+        and {{ keys_loaded_since(ref('stg_web__events'), 'anonymous_id', watermark) }}
 ),
 
 visitors as (
@@ -13,7 +22,8 @@ visitors as (
         {{ latest_non_null('user_id', 'occurred_at') }} as user_id,
         {{ latest_non_null('email', 'occurred_at') }} as email_text,
         min(occurred_at) as first_seen_at,
-        max(occurred_at) as observed_at
+        max(occurred_at) as observed_at,
+        max(_dlt_load_id) as _dlt_load_id
     from events
     group by anonymous_id
 ),
@@ -25,7 +35,8 @@ renamed as (
         email_text,
         {{ absent_identity_texts(present=['email_text']) }},
         first_seen_at,
-        observed_at
+        observed_at,
+        _dlt_load_id
     from visitors
 ),
 
@@ -38,7 +49,8 @@ final as (
         observed_at,
         first_seen_at,
         anonymous_id,
-        user_id
+        user_id,
+        _dlt_load_id
     from renamed
 )
 
