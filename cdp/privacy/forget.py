@@ -169,11 +169,29 @@ def _forget_in_warehouse(warehouse: Path, request: Request, report: ForgetReport
             if not dry_run:
                 report.queued = _queue_erasures(con, report.request_id, person)
             report.deleted = purge(con, columns, "forget_needles", dry_run=dry_run)
+            report.deleted |= _purge_scored_pairs(con, person, dry_run=dry_run)
         except BaseException:
             con.execute("rollback")
             raise
         con.execute("rollback" if dry_run else "commit")
     return person, columns
+
+
+def _purge_scored_pairs(con, person: Person, *, dry_run: bool) -> dict[str, int]:
+    """The identity step's kept pairs (cdp/identity/incremental.py) name records by
+    "<source>:<record id>" alone, which the matcher does not read as a record: by the
+    person's records."""
+    table = "identity.identity_scored_pairs"
+    if not table_exists(con, "identity", "identity_scored_pairs") or not person.records:
+        return {}
+    con.execute("create or replace temp table forget_unique_ids (unique_id varchar)")
+    unique_ids = [[f"{source}:{record_id}"] for source, record_id in person.records]
+    con.executemany("insert into forget_unique_ids values (?)", unique_ids)
+    where = " or ".join(f"unique_id_{side} in (select unique_id from forget_unique_ids)" for side in "lr")
+    count = con.execute(f"select count(*) from {table} where {where}").fetchone()[0]
+    if count and not dry_run:
+        con.execute(f"delete from {table} where {where}")
+    return {table: count} if count else {}
 
 
 def open_warehouse(warehouse: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -163,7 +163,8 @@ def test_a_model_of_a_disabled_source_without_the_enabled_line_is_named(project_
     sources = project_copy.parent / "ingest" / "sources.yml"
     sources.write_text(sources.read_text().replace("enabled: &demo true", "enabled: &demo false"))
     model = project_copy / "models" / "staging" / "stg_erp__invoices.sql"
-    model.write_text(model.read_text().replace(dbt_sources.ENABLED_LINE, ""))
+    text = model.read_text()  # the enabled line, or `enabled=` in a config() of several settings
+    model.write_text(text.replace(dbt_sources.ENABLED_LINE, "").replace("enabled=model_enabled(model.name)", "enabled=true"))
     with pytest.raises(
         dbt_files.CdpError, match=r"^dbt_project/models/staging/stg_erp__invoices\.sql: reads a source .*model_enabled"
     ) as raised:

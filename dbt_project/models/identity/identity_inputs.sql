@@ -2,9 +2,6 @@
 -- noqa: disable=LT02
 -- Every identity input (person-bearing staging model) in the contract's columns, one row
 -- per source record. Which models take part is read from their YAML (meta.identity_input).
--- A view over the staging tables: its readers each scan it once, which costs less than
--- writing it out every night.
-{{ config(materialized='view') }}
 {{ identity_input_refs() }}
 {%- set inputs = identity_input_models() %}
 

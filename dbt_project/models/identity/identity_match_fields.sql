@@ -2,9 +2,6 @@
 -- the columns each staging model lists in meta.match_fields with their comparison kind,
 -- unpivoted. Identity resolution compares each field as its kind says (an id number with
 -- typos, a second address line as text), across every source that has it.
--- A view over the staging tables: its readers each scan it once, which costs less than
--- writing it out every night.
-{{ config(materialized='view') }}
 {{ identity_input_refs() }}
 {%- set parts = [] %}
 {%- for node in identity_input_models() %}

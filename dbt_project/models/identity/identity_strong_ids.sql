@@ -1,9 +1,6 @@
 -- The strong identifiers of every identity input, one row per (record, id type, value):
 -- the columns each staging model lists in meta.strong_ids, unpivoted. Records sharing a
 -- strong id (a web visitor's user_id and a shop customer's user_id) are the same person.
--- A view over the staging tables: its readers each scan it once, which costs less than
--- writing it out every night.
-{{ config(materialized='view') }}
 {{ identity_input_refs() }}
 {%- set parts = [] %}
 {%- for node in identity_input_models() %}
