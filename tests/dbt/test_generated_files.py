@@ -164,7 +164,9 @@ def test_a_model_of_a_disabled_source_without_the_enabled_line_is_named(project_
     sources.write_text(sources.read_text().replace("enabled: &demo true", "enabled: &demo false"))
     model = project_copy / "models" / "staging" / "stg_erp__invoices.sql"
     text = model.read_text()  # the enabled line, or `enabled=` in a config() of several settings
-    model.write_text(text.replace(dbt_sources.ENABLED_LINE, "").replace("enabled=model_enabled(model.name)", "enabled=true"))
+    model.write_text(
+        text.replace(dbt_sources.ENABLED_LINE, "").replace("enabled=model_enabled(model.name)", "enabled=true")
+    )
     with pytest.raises(
         dbt_files.CdpError, match=r"^dbt_project/models/staging/stg_erp__invoices\.sql: reads a source .*model_enabled"
     ) as raised:
