@@ -107,12 +107,16 @@ def cdp_command(*arguments: str) -> list[str]:
 
 
 def dbt_build(*selectors: str) -> list[str]:
-    """`dbt build` of some layers; a test runs with the layer all its parents are in
-    (cautious), so a segment's relationship test to customer_360 waits for the segments."""
+    """`dbt build` of some layers as the nightly runs it (no unit tests); a test runs with the
+    layer all its parents are in (cautious), so a segment's relationship test to customer_360
+    waits for the segments."""
+    from dagster_project.dbt_assets import NIGHTLY_BUILD_FLAGS
+
     project = str(settings.DBT_PROJECT_DIR)
     return [
         DBT,
         "build",
+        *NIGHTLY_BUILD_FLAGS,
         "--project-dir",
         project,
         "--profiles-dir",

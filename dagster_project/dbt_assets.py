@@ -135,6 +135,12 @@ def project_fingerprint(project: DbtProject, warehouse: Path | None = None) -> s
     return digest.hexdigest()
 
 
+# dbt's unit tests check the models' SQL on fixed rows: they belong to development and CI
+# (`cdp build`, the test suite), not to every night, where they cost ~10 s of fixed rows
+# whatever the data. The data tests still run every night.
+NIGHTLY_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")
+
+
 def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator, *, pool: str) -> dg.AssetsDefinition:
     """Every dbt node in one op: one `dbt build` keeps dbt's own ordering, tests and skips."""
 
@@ -151,7 +157,7 @@ def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator, *, p
         warehouse = cdp_paths.warehouse_path()
         if warehouse.is_file():  # (missing: dbt says so in one line, see cdp.dbt_plugin)
             upgrade_warehouse(warehouse)  # state tables of an older release, migrated in place
-        invocation = dbt.cli(["build", *dbt_vars(warehouse)], context=context)
+        invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS, *dbt_vars(warehouse)], context=context)
         yield from interruptible(invocation)
         # Each invocation gets its own target folder; a nightly run must not leave one behind
         # every night. A failed build raises above, so its folder stays for debugging.
