@@ -11,19 +11,34 @@ def _number(value, digits: int = 1) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+# the runs a bench makes, in order (an unchanged day: the fixed cost of a night with no new data)
+RUNS = (("full_run", "full"), ("next_day_run", "next day"), ("unchanged_run", "unchanged day"))
+
+
+def _runs(result: dict) -> list[tuple[str, str]]:
+    return [(key, label) for key, label in RUNS if key in result]
+
+
+def _stage_header(result: dict) -> list[str]:
+    cells = ["stage"] + [
+        f"{label}: {measure}" for _, label in _runs(result) for measure in ("wall s", "CPU s", "peak MB")
+    ]
+    return ["| " + " | ".join(cells) + " |", "|---|" + "---:|" * (len(cells) - 1)]
+
+
 def _stage_rows(result: dict) -> list[str]:
-    full = {stage["stage"]: stage for stage in result["full_run"]["stages"]}
-    next_day = {stage["stage"]: stage for stage in result["next_day_run"]["stages"]}
+    runs = [{stage["stage"]: stage for stage in result[key]["stages"]} for key, _ in _runs(result)]
+    names = list(dict.fromkeys(name for run in runs for name in run))
     rows = []
-    for name in [*full, *[name for name in next_day if name not in full]]:
+    for name in names:
         cells = [name]
-        for run in (full, next_day):
+        for run in runs:
             stage = run.get(name, {})
             cells += [_number(stage.get("wall_s")), _number(stage.get("cpu_s")), _number(stage.get("peak_rss_mb"), 0)]
         rows.append("| " + " | ".join(cells) + " |")
     totals = ["**pipeline total**"]
-    for run in ("full_run", "next_day_run"):
-        total = result[run]["total"]
+    for key, _ in _runs(result):
+        total = result[key]["total"]
         totals += [
             f"**{_number(total['wall_s'])}**",
             f"**{_number(total['cpu_s'])}**",
@@ -70,8 +85,7 @@ def to_markdown(result: dict) -> str:
         "Wall and CPU time in seconds, peak memory (resident, the stage's whole process tree) in MB, "
         "each stage a separate process.",
         "",
-        "| stage | full: wall s | full: CPU s | full: peak MB | next day: wall s | next day: CPU s | next day: peak MB |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        *_stage_header(result),
         *_stage_rows(result),
         "",
         "Side by side, in the same run (when the machine is shared with other work, wall time is an "

@@ -354,6 +354,7 @@ def run_bench(
     next_day = run_pipeline(workspace, "next day")
     next_day_rows, _ = raw_rows(workspace.warehouse, after_load_id=last_full_load)
     identity_next_day = identity_vs_plain_splink(workspace, "next day", identity_state)
+    unchanged = run_pipeline(workspace, "unchanged day")  # no new data: the night's fixed cost
 
     full_stages = {measured["stage"]: measured for measured in full["stages"]}
     result = {
@@ -372,6 +373,7 @@ def run_bench(
         },
         "full_run": full,
         "next_day_run": next_day,
+        "unchanged_run": unchanged,
         "baselines": {
             "native_read": native.as_dict(),
             **{f"identity_bench_{name}": measured.as_dict() for name, measured in identity_side_by_side.items()},
