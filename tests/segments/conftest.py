@@ -96,5 +96,6 @@ def dbt_scratch(tmp_path_factory) -> DbtScratch:
 
 @pytest.fixture(scope="session")
 def built_segments(dbt_scratch) -> subprocess.CompletedProcess:
-    """`dbt build` of the segments on the empty marts: unit tests, tables, data tests."""
-    return dbt_scratch.run("build", "--select", "path:models/segments")
+    """`dbt build` of the segments (and the clock they count back from) on the empty marts:
+    unit tests, tables, data tests."""
+    return dbt_scratch.run("build", "--select", "int_clock", "path:models/segments")
