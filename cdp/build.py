@@ -41,12 +41,8 @@ def run_dbt_build(
         "--profiles-dir",
         str(settings.DBT_PROJECT_DIR),
     ]
-    for selector in select or []:
-        args += ["--select", selector]
-    if select:
-        # only tests whose parents are all selected: a segment's test on customer_360 must
-        # not run when the segment itself is not being built
-        args += ["--indirect-selection", "cautious"]
+    if settings.engine() != "duckdb":
+        args += ["--target", settings.engine()]
     if full_refresh:
         args.append("--full-refresh")
         # record_customers is a table that scores only changed records' pairs: the var
@@ -55,13 +51,27 @@ def run_dbt_build(
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars, default=str)]  # YAML reads 2026-01-10 as a date
     try:
-        result = dbtRunner().invoke(args)
+        if settings.engine() == "spark":  # identity resolution is a step between two dbt selections
+            from cdp.spark import build_on_spark
+
+            results = build_on_spark(args, select, full_refresh=full_refresh)
+        else:
+            results = [dbtRunner().invoke([*args, *selection(select)])]
     finally:
         release_warehouse()
-    if result.exception is not None:
-        raise CdpError(f"{settings.DBT_PROJECT_DIR}: dbt build could not run: {result.exception}")
-    if not result.success:
-        raise CdpError(f"{settings.DBT_PROJECT_DIR}: dbt build failed: {', '.join(failed_nodes(result.result))}")
+    for result in results:
+        if result.exception is not None:
+            raise CdpError(f"{settings.DBT_PROJECT_DIR}: dbt build could not run: {result.exception}")
+        if not result.success:
+            raise CdpError(f"{settings.DBT_PROJECT_DIR}: dbt build failed: {', '.join(failed_nodes(result.result))}")
+
+
+def selection(select: list[str] | None) -> list[str]:
+    """dbt's --select flags; with a selection only tests whose parents are all selected (a
+    segment's test on customer_360 must not run when the segment itself is not being built)."""
+    if not select:
+        return []
+    return [*(part for selector in select for part in ("--select", selector)), "--indirect-selection", "cautious"]
 
 
 def require_warehouse(warehouse: Path) -> None:
@@ -100,8 +110,9 @@ def failed_nodes(run_result: Any) -> list[str]:
 
 def node_label(node: Any) -> str:
     """A model, seed or test by name; a unit test as model::test, as dbt prints it."""
-    if node.resource_type == "unit_test":
-        return f"{node.model}::{node.name}"
+    if node.resource_type == "unit_test":  # a definition names its model; a compiled test node its id
+        model = getattr(node, "model", None) or str(getattr(node, "tested_node_unique_id", "")).rsplit(".", 1)[-1]
+        return f"{model}::{node.name}"
     return node.name
 
 

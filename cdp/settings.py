@@ -53,6 +53,7 @@ DEFAULT_TIMEZONE = "UTC"
 DEFAULT_SYNC_LOG_RETENTION_DAYS = 30
 DEFAULT_MAX_REMOVAL_SHARE = 0.2
 SYNC_LOG_RECORDS = ("full", "hashes")
+ENGINES = ("duckdb", "spark")  # the dbt targets in dbt_project/profiles.yml
 
 # The build runs two DuckDB instances at once (dbt's warehouse connection and the identity
 # step's private one); each defaults to 80% of RAM, so together they could ask for more
@@ -169,6 +170,13 @@ def check_log_records(value: Any) -> str:
     return text
 
 
+def check_engine(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in ENGINES:
+        raise SettingError(f"'{value}' is not one of {', '.join(ENGINES)}")
+    return text
+
+
 def check_flag(value: Any) -> bool:
     text = str(value).strip().lower()
     if text not in ("1", "true", "yes", "0", "false", "no"):
@@ -189,6 +197,10 @@ class Settings(BaseModel):
     data_dir: Annotated[Path, checked(check_folder)] = Field(DEFAULT_DATA_DIR, alias="CDP_DATA_DIR")
     duckdb_memory_limit: Annotated[str | None, checked(lambda v: v and check_memory_limit(v))] = Field(
         None, alias="CDP_DUCKDB_MEMORY_LIMIT", description="unset: DUCKDB_MEMORY_SHARE of RAM"
+    )
+    engine: Annotated[str, checked(check_engine)] = Field("duckdb", alias="CDP_ENGINE")
+    spark_dir: Annotated[Path | None, checked(lambda v: v and given_path(v))] = Field(
+        None, alias="CDP_SPARK_DIR", description="unset: <warehouse>.spark/ beside the warehouse"
     )
     dbt_threads: Annotated[int, checked(check_threads)] = Field(DEFAULT_DBT_THREADS, alias="CDP_DBT_THREADS")
     schedule_timezone: Annotated[str, checked(check_timezone)] = Field(DEFAULT_TIMEZONE, alias="CDP_SCHEDULE_TIMEZONE")
@@ -263,6 +275,18 @@ def data_dir() -> Path:
     return one("CDP_DATA_DIR", check_folder, DEFAULT_DATA_DIR)
 
 
+def engine() -> str:
+    """Where the dbt project runs: duckdb (the warehouse file) or spark (docs/architecture.md, "Spark")."""
+    return one("CDP_ENGINE", check_engine, "duckdb")
+
+
+def spark_dir() -> Path:
+    """Local Spark's folder: its metastore, its tables and the raw Parquet cdp publishes to it."""
+    configured = one("CDP_SPARK_DIR", given_path, None)
+    warehouse = warehouse_path()
+    return Path(configured or warehouse.with_name(warehouse.name + ".spark")).resolve()
+
+
 def duckdb_memory_limit() -> str:
     """`memory_limit` for a DuckDB connection, e.g. '9600MB'."""
     configured = one("CDP_DUCKDB_MEMORY_LIMIT", check_memory_limit, None)
@@ -309,3 +333,4 @@ def export_environment() -> None:
     """Pin the resolved paths in the environment so child processes (dbt, dagster) agree."""
     os.environ["CDP_WAREHOUSE"] = str(warehouse_path())
     os.environ["CDP_DATA_DIR"] = str(data_dir())
+    os.environ["CDP_SPARK_DIR"] = str(spark_dir())

@@ -74,8 +74,8 @@ def linker_over_matching(con: duckdb.DuckDBPyConnection, config: IdentityConfig,
     return Linker(records, settings, log_level=logging.WARNING)
 
 
-def prediction_settings(config: IdentityConfig, model: dict | None) -> dict[str, Any]:
-    return trained_settings(config, model, "duckdb", skip_blocking_on=LINKED_BEFORE_SPLINK)
+def prediction_settings(config: IdentityConfig, model: dict | None, dialect: str = "duckdb") -> dict[str, Any]:
+    return trained_settings(config, model, dialect, skip_blocking_on=LINKED_BEFORE_SPLINK)
 
 
 def predict_links(
@@ -85,23 +85,27 @@ def predict_links(
     level (gamma_<name>) and match weight (weight_<name>), for the guardrails and explanations.
 
     `settings`: prediction_settings. `only_changed`: score only the pairs with a side marked
-    `cdp_changed` in `matching` (cdp.identity.incremental)."""
+    `cdp_changed` in `matching` (cdp.identity.incremental). On Spark the same is
+    cdp.identity.on_spark.SparkPrediction."""
     from cdp.identity.incremental import only_changed_pairs
 
     linker = linker_over_matching(con, config, only_changed_pairs(settings) if only_changed else settings)
     predictions = linker.inference.predict(threshold_match_probability=config.threshold, warning_mode="never")
     columns = set(con.table(predictions.physical_name).columns)
+    con.execute(
+        f"create or replace table scored_pairs as {scored_pairs_sql(config, columns, predictions.physical_name)}"
+    )
+    predictions.drop_table_from_database_and_remove_from_cache()
+
+
+def scored_pairs_sql(config: IdentityConfig, columns: set[str], predictions: str) -> str:
+    """SQL (DuckDB's and Spark's) over Splink's predictions: the columns `scored_pairs` keeps."""
     parts = []
     for comparison in config.comparisons:
         name = comparison.name
         tf = f" + coalesce(mw_tf_adj_{name}, 0)" if f"mw_tf_adj_{name}" in columns else ""
         parts.append(f"gamma_{name}, cast(mw_{name}{tf} as double) as weight_{name}")
-    con.execute(f"""
-        create or replace table scored_pairs as
-        select unique_id_l, unique_id_r, match_probability, match_weight, {", ".join(parts)}
-        from {predictions.physical_name}
-    """)
-    predictions.drop_table_from_database_and_remove_from_cache()
+    return f"select unique_id_l, unique_id_r, match_probability, match_weight, {', '.join(parts)} from {predictions}"
 
 
 def inputs_warning(con: duckdb.DuckDBPyConnection, config: IdentityConfig, model: dict | None) -> list[str]:

@@ -17,6 +17,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import duckdb
 import numpy as np
@@ -74,6 +75,24 @@ EMPTY_MATCH_FIELDS = pd.DataFrame(
 logger = logging.getLogger("cdp.identity")
 
 
+class Prediction(Protocol):
+    """Where Splink scores the blocked pairs: writes `scored_pairs` into the step's connection."""
+
+    dialect: str  # Splink's SQL dialect for the generated settings
+
+    def predict(self, con: duckdb.DuckDBPyConnection, config: IdentityConfig, settings: dict, *, only_changed: bool):
+        """See cdp.identity.model.predict_links."""
+
+
+class DuckDBPrediction:
+    """Splink's DuckDBAPI, on the identity step's own DuckDB connection (the default)."""
+
+    dialect = "duckdb"
+
+    def predict(self, con, config, settings, *, only_changed):
+        predict_links(con, config, settings, only_changed=only_changed)
+
+
 @dataclass
 class Resolution:
     records: pa.Table  # RECORD_CUSTOMERS_SCHEMA, one row per input record
@@ -108,11 +127,13 @@ def resolve_identities(
     max_cluster_size: int | None = None,
     run_id: str | None = None,
     resolved_at: datetime | None = None,
+    prediction: Prediction | None = None,
 ) -> Resolution:
     """`config`: the identity configuration (default: the repo's dbt project); `model`: the
     trained parameters (default: CDP_IDENTITY_MODEL; None: Splink's defaults);
     `previous_pairs`: the last run's identity_scored_pairs (then only pairs with a new or
-    changed record are scored: cdp.identity.incremental);
+    changed record are scored: cdp.identity.incremental); `prediction`: where Splink scores
+    the pairs (default: this DuckDB connection; cdp.identity.on_spark.SparkPrediction on Spark);
     `threshold` / `max_cluster_size` override the configuration's."""
     config = config or default_config()
     overrides = {"threshold": threshold, "max_cluster_size": max_cluster_size}
@@ -138,7 +159,13 @@ def resolve_identities(
     resolved_at = resolved_at or datetime.now(UTC).replace(tzinfo=None)
     try:
         return resolve_in(
-            con, config=config, model=model, run_id=run_id, resolved_at=resolved_at, previous_pairs=previous_pairs
+            con,
+            config=config,
+            model=model,
+            run_id=run_id,
+            resolved_at=resolved_at,
+            previous_pairs=previous_pairs,
+            prediction=prediction or DuckDBPrediction(),
         )
     finally:
         con.close()
@@ -152,14 +179,16 @@ def resolve_in(
     run_id,
     resolved_at,
     previous_pairs: pa.Table | None = None,
+    prediction: Prediction | None = None,
 ) -> Resolution:
     """The steps over a connection holding the input tables (see `prepare`) and `previous_records`."""
     config = config.with_match_fields(match_fields(con))
     prepare_matching_table(con, config)
     build_deterministic_links(con, config)
-    settings = prediction_settings(config, model)
+    prediction = prediction or DuckDBPrediction()
+    settings = prediction_settings(config, model, prediction.dialect)
     increment = plan_increment(con, config, settings, previous_pairs)
-    predict_links(con, config, settings, only_changed=increment.incremental)
+    prediction.predict(con, config, settings, only_changed=increment.incremental)
     if increment.incremental:  # the last run's pairs between unchanged records, as they were
         con.execute("insert into scored_pairs by name select * from kept_pairs")
     logger.info(

@@ -37,11 +37,8 @@
 {% macro duckdb__strip_accents_lower(expression) -%}
     strip_accents(replace(replace(replace(replace(lower({{ expression }}), 'ß', 'ss'), 'æ', 'ae'), 'ø', 'o'), 'ł', 'l'))
 {%- endmacro %}
-{% macro default__strip_accents_lower(expression) -%}
-    translate(
-        replace(replace(lower({{ expression }}), 'ß', 'ss'), 'æ', 'ae'),
-        'áàâäãåāçćčéèêëēėęíìîïīñńóòôöõøōłśšúùûüūýÿžźż', 'aaaaaaaccceeeeeeeiiiiinnooooooolssuuuuuyyzzz')
-{%- endmacro %}
+{# Spark has no accent folding: cdp.identifiers.strip_accents_lower as a UDF (cdp.spark registers it). #}
+{% macro default__strip_accents_lower(expression) -%} cdp_strip_accents_lower({{ expression }}) {%- endmacro %}
 
 {# A phone number in E.164, null when not a valid number (the phonenumbers library). #}
 {% macro phone_e164(expression, region) -%}
@@ -62,13 +59,19 @@
         cast(try_strptime(cast({{ expression }} as varchar), ['%d-%m-%Y', '%d/%m/%Y', '%d.%m.%Y', '%Y/%m/%d', '%Y%m%d']) as date)
     )
 {%- endmacro %}
+{# What DuckDB reads: an ISO date with one- or two-digit month and day, alone or followed by
+   a time; else one of the formats above. Spark's cast would also take '1985' and '1985-07'
+   (as 1 January, 1 July): the pattern keeps them out. Single pattern letters take one or
+   two digits, as DuckDB's strptime does. #}
 {% macro default__parse_date(expression) -%}
+    {%- set text = 'trim(cast(' ~ expression ~ ' as string))' -%}
     coalesce(
-        to_date(cast({{ expression }} as string), 'yyyy-MM-dd'),
-        to_date(cast({{ expression }} as string), 'dd-MM-yyyy'),
-        to_date(cast({{ expression }} as string), 'dd/MM/yyyy'),
-        to_date(cast({{ expression }} as string), 'dd.MM.yyyy'),
-        to_date(cast({{ expression }} as string), 'yyyy/MM/dd')
+        case when {{ text }} rlike '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9:. +-]*)?$' then cast({{ text }} as date) end,
+        case when {{ text }} rlike '^[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}$' then to_date({{ text }}, 'd-M-yyyy') end,
+        case when {{ text }} rlike '^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$' then to_date({{ text }}, 'd/M/yyyy') end,
+        case when {{ text }} rlike '^[0-9]{1,2}[.][0-9]{1,2}[.][0-9]{4}$' then to_date({{ text }}, 'd.M.yyyy') end,
+        case when {{ text }} rlike '^[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}$' then to_date({{ text }}, 'yyyy/M/d') end,
+        case when {{ text }} rlike '^[0-9]{8}$' then to_date({{ text }}, 'yyyyMMdd') end
     )
 {%- endmacro %}
 
@@ -115,3 +118,45 @@
 {%- endmacro %}
 {% macro duckdb__empty_list() -%} cast([] as varchar[]) {%- endmacro %}
 {% macro default__empty_list() -%} cast(array() as array<string>) {%- endmacro %}
+
+{# A 64-bit hash of a whole row of `relation` (its alias in the query) and further expressions. #}
+{% macro row_hash(relation, more=[]) -%}
+    {{ return(adapter.dispatch('row_hash', 'cdp')(relation, more)) }}
+{%- endmacro %}
+{# a table alias in DuckDB is its row as a struct #}
+{% macro duckdb__row_hash(relation, more) -%} hash({{ ([relation] + more) | join(', ') }}) {%- endmacro %}
+{% macro default__row_hash(relation, more) -%} xxhash64({{ ([relation ~ '.*'] + more) | join(', ') }}) {%- endmacro %}
+
+{# Calendar boundaries (days or hours) crossed from `start` to `end`, as DuckDB's date_diff
+   counts them, a bigint on every engine (dbt.datediff rounds hours up on Spark). #}
+{% macro boundaries_between(unit, start, end) -%}
+    {{ return(adapter.dispatch('boundaries_between', 'cdp')(unit, start, end)) }}
+{%- endmacro %}
+{% macro duckdb__boundaries_between(unit, start, end) -%} date_diff('{{ unit }}', {{ start }}, {{ end }}) {%- endmacro %}
+{% macro default__boundaries_between(unit, start, end) -%}
+    {%- if unit == 'day' -%}
+    cast(datediff(cast({{ end }} as date), cast({{ start }} as date)) as bigint)
+    {%- elif unit == 'hour' -%}
+    cast((unix_timestamp(date_trunc('hour', {{ end }})) - unix_timestamp(date_trunc('hour', {{ start }}))) / 3600 as bigint)
+    {%- else -%}
+    {{ exceptions.raise_compiler_error('boundaries_between: unit must be day or hour, not ' ~ unit) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Rounded to `digits` decimals, halves away from zero, as a double: 2.675 -> 2.68 on every
+   engine. round() on a double differs on halves (DuckDB rounds the scaled double, Spark the
+   double's exact binary value, 2.67499...); a decimal of 9 places rounds the same everywhere. #}
+{% macro round_half_up(expression, digits) -%}
+    cast(round(cast({{ expression }} as decimal(38, 9)), {{ digits }}) as double)
+{%- endmacro %}
+
+{# The group's values, sorted, joined by `delimiter` (dbt.listagg ignores its order on Spark). #}
+{% macro sorted_string_agg(expression, delimiter) -%}
+    {{ return(adapter.dispatch('sorted_string_agg', 'cdp')(expression, delimiter)) }}
+{%- endmacro %}
+{% macro duckdb__sorted_string_agg(expression, delimiter) -%}
+    string_agg({{ expression }}, {{ delimiter }} order by {{ expression }})
+{%- endmacro %}
+{% macro default__sorted_string_agg(expression, delimiter) -%}
+    array_join(array_sort(collect_list({{ expression }})), {{ delimiter }})
+{%- endmacro %}

@@ -6,6 +6,13 @@
   builds into; dbt's own temporary relations live in DuckDB's temp catalog and go by themselves.
 #}
 {% macro drop_dbt_tmp_relations() %}
+    {{ return(adapter.dispatch('drop_dbt_tmp_relations', 'cdp')()) }}
+{% endmacro %}
+
+{# Spark: the project has no Python models there (docs/architecture.md, "Spark"), so nothing is left behind. #}
+{% macro default__drop_dbt_tmp_relations() %}{% endmacro %}
+
+{% macro duckdb__drop_dbt_tmp_relations() %}
     {% if execute %}
         {% set schemas = [target.schema] %}
         {% for node in graph.nodes.values() if node.resource_type in ('model', 'seed', 'snapshot') %}

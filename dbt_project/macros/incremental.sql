@@ -17,6 +17,15 @@ DuckDB skips the row groups of older loads by their min/max statistics instead o
 scanning the whole raw table.
 -#}
 
+{% macro incremental_materialization() -%}
+    {#- `incremental` where a table's rows can be deleted and replaced in place (DuckDB);
+        elsewhere `table`, rebuilt whole each build: Spark without Delta or Iceberg (their
+        JARs come from Maven) has Parquet tables, which can only be overwritten whole. -#}
+    {{ return(adapter.dispatch('incremental_materialization', 'cdp')()) }}
+{%- endmacro %}
+{% macro duckdb__incremental_materialization() -%}{{ return('incremental') }}{%- endmacro %}
+{% macro default__incremental_materialization() -%}{{ return('table') }}{%- endmacro %}
+
 {% macro incremental_build() -%}
     {#- is_incremental(), except in a unit test (dbt 1.11 answers true there, with no `this`) -#}
     {{ return(this is not none and is_incremental()) }}
@@ -85,7 +94,9 @@ scanning the whole raw table.
 {%- endmacro %}
 
 {% macro delete_tombstones() -%}
-    delete from {{ this }} where _cdp_deleted_at is not null
+    {#- nothing on a full build, which reads no tombstones (and on Spark, whose tables are
+        rebuilt whole and cannot delete rows) -#}
+    {%- if incremental_build() -%}delete from {{ this }} where _cdp_deleted_at is not null{%- endif -%}
 {%- endmacro %}
 
 {#-

@@ -24,8 +24,17 @@
     {%- else -%}
         (select
         {%- for column, data_type in columns.items() %}
-            cast(null as {{ data_type }}) as {{ column }}{{ "," if not loop.last }}
+            cast(null as {{ engine_type(data_type) }}) as {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
         where false)
     {%- endif -%}
+{%- endmacro %}
+
+{#- A column type for the engine in use: `string[]` (a list of strings) is array<string> on Spark. -#}
+{% macro engine_type(data_type) -%}
+    {{ return(adapter.dispatch('engine_type', 'cdp')(data_type)) }}
+{%- endmacro %}
+{% macro duckdb__engine_type(data_type) -%}{{ return(data_type) }}{%- endmacro %}
+{% macro default__engine_type(data_type) -%}
+    {{ return('array<string>' if data_type == 'string[]' else data_type) }}
 {%- endmacro %}

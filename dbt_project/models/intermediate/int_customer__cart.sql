@@ -12,7 +12,7 @@ clock as (
 
 products as (
     select * from {{ staging_or_empty('stg_shop__products', {
-        'product_id': 'varchar', 'product_name': 'varchar', 'category': 'varchar',
+        'product_id': 'string', 'product_name': 'string', 'category': 'string',
     }) }}
 ),
 

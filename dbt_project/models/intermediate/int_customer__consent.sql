@@ -13,14 +13,14 @@ events as (
 
 contacts as (
     select * from {{ staging_or_empty('stg_crm__contacts', {
-        'crm_id': 'varchar', 'email_marketing_consent': 'boolean', 'ads_consent': 'boolean',
+        'crm_id': 'string', 'email_marketing_consent': 'boolean', 'ads_consent': 'boolean',
         'consent_updated_at': 'timestamp',
     }) }}
 ),
 
 subscribers as (
     select * from {{ staging_or_empty('stg_email__subscribers', {
-        'subscriber_id': 'varchar', 'status': 'varchar', 'subscribed_at': 'timestamp',
+        'subscriber_id': 'string', 'status': 'string', 'subscribed_at': 'timestamp',
         'unsubscribed_at': 'timestamp', 'updated_at': 'timestamp',
     }) }}
 ),

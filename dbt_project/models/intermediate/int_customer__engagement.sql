@@ -11,7 +11,7 @@ events as (
 ),
 
 responses as (
-    select * from {{ staging_or_empty('stg_partner__responses', {'response_id': 'varchar', 'interest': 'varchar'}) }}
+    select * from {{ staging_or_empty('stg_partner__responses', {'response_id': 'string', 'interest': 'string'}) }}
 ),
 
 seen as (

@@ -8,8 +8,8 @@ with identities as (
 
 enrichment as (
     select * from {{ staging_or_empty('stg_broker__enrichment', {
-        'broker_record_id': 'varchar', 'age_band': 'varchar', 'income_band': 'varchar',
-        'interests': 'varchar[]', 'delivered_at': 'timestamp',
+        'broker_record_id': 'string', 'age_band': 'string', 'income_band': 'string',
+        'interests': 'string[]', 'delivered_at': 'timestamp',
     }) }}
 ),
 

@@ -13,7 +13,7 @@ final as (
         count(distinct channel || ':' || order_id) as orders_total,
         -- rounded to cents: a float sum's last digits vary with row order from build to
         -- build, and syncs must not see a change where there is none
-        round(sum(revenue), 2) as revenue,
+        {{ round_half_up('sum(revenue)', 2) }} as revenue,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at,
         {{ distinct_list('category') }} as categories_purchased

@@ -4,7 +4,7 @@
 
 -- Incremental: only the customers whose records changed are computed (macros/incremental.sql).
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='customer_id',
     incremental_strategy='replace_customers',
     row_column='source_record_count',
@@ -28,8 +28,8 @@ trusted_records as (
         identity_inputs.*,
         identities.customer_id,
         coalesce(source_trust.trust_rank, 99) as trust_rank,
-        -- the whole input row (a table name in DuckDB is its row as a struct)
-        hash(identity_inputs, identities.customer_id, source_trust.trust_rank) as row_hash  -- noqa: RF02
+        -- the whole input row
+        {{ row_hash('identity_inputs', ['identities.customer_id', 'source_trust.trust_rank']) }} as row_hash
     from identities
     inner join identity_inputs
         on

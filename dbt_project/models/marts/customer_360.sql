@@ -109,7 +109,7 @@ final as (
         coalesce(orders.orders_in_store, 0) as orders_in_store,
         coalesce(orders.orders_total, 0) as orders_total,
         coalesce(orders.revenue, 0) as revenue,
-        round(orders.revenue / nullif(orders.orders_total, 0), 2) as average_order_value,
+        {{ round_half_up('orders.revenue / nullif(orders.orders_total, 0)', 2) }} as average_order_value,
         orders.first_order_at,
         orders.last_order_at,
         rfm.rfm_recency,

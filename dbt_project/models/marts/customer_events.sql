@@ -6,7 +6,7 @@
 -- `meta: {event_input: true}` (the var cdp_event_inputs) adds its events as they are.
 -- Incremental: rebuilt only for the customers whose events would change (macros/incremental.sql).
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='customer_id',
     incremental_strategy='replace_customers',
     row_column='event_id',
@@ -22,7 +22,7 @@ subscriber_per_email as (
     select
         email,
         min(subscriber_id) as subscriber_id
-    from {{ staging_or_empty('stg_email__subscribers', {'email': 'varchar', 'subscriber_id': 'varchar'}) }}
+    from {{ staging_or_empty('stg_email__subscribers', {'email': 'string', 'subscriber_id': 'string'}) }}
     where email is not null
     group by email
 ),
@@ -37,8 +37,8 @@ source_events as (
         product_id,
         category
     from {{ staging_or_empty('stg_web__events', {
-        'event_id': 'varchar', 'anonymous_id': 'varchar', 'occurred_at': 'timestamp',
-        'event_type': 'varchar', 'product_id': 'varchar', 'category': 'varchar',
+        'event_id': 'string', 'anonymous_id': 'string', 'occurred_at': 'timestamp',
+        'event_type': 'string', 'product_id': 'string', 'category': 'string',
     }) }}
 
     union all
@@ -52,8 +52,8 @@ source_events as (
         product_id,
         category
     from {{ staging_or_empty('stg_app__events', {
-        'event_id': 'varchar', 'device_id': 'varchar', 'occurred_at': 'timestamp',
-        'event_type': 'varchar', 'product_id': 'varchar', 'category': 'varchar',
+        'event_id': 'string', 'device_id': 'string', 'occurred_at': 'timestamp',
+        'event_type': 'string', 'product_id': 'string', 'category': 'string',
     }) }}
 
     union all
@@ -67,7 +67,7 @@ source_events as (
         cast(null as {{ dbt.type_string() }}) as product_id,
         cast(null as {{ dbt.type_string() }}) as category
     from {{ staging_or_empty('stg_shop__orders', {
-        'order_id': 'varchar', 'customer_id': 'varchar', 'ordered_at': 'timestamp', 'status': 'varchar',
+        'order_id': 'string', 'customer_id': 'string', 'ordered_at': 'timestamp', 'status': 'string',
     }) }}
 
     union all
@@ -81,7 +81,7 @@ source_events as (
         product_id,
         cast(null as {{ dbt.type_string() }}) as category
     from {{ staging_or_empty('stg_pos__transaction_lines', {
-        'transaction_id': 'varchar', 'line_no': 'integer', 'occurred_at': 'timestamp', 'product_id': 'varchar',
+        'transaction_id': 'string', 'line_no': 'integer', 'occurred_at': 'timestamp', 'product_id': 'string',
     }) }}
 
     union all
@@ -95,7 +95,7 @@ source_events as (
         cast(null as {{ dbt.type_string() }}) as product_id,
         cast(null as {{ dbt.type_string() }}) as category
     from {{ staging_or_empty('stg_email__events', {
-        'event_id': 'varchar', 'occurred_at': 'timestamp', 'event_type': 'varchar', 'email': 'varchar',
+        'event_id': 'string', 'occurred_at': 'timestamp', 'event_type': 'string', 'email': 'string',
     }) }} as events
     inner join subscriber_per_email as subscribers
         on events.email = subscribers.email
@@ -111,7 +111,7 @@ source_events as (
         cast(null as {{ dbt.type_string() }}) as product_id,
         cast(null as {{ dbt.type_string() }}) as category
     from {{ staging_or_empty('stg_erp__invoices', {
-        'invoice_id': 'varchar', 'account_number': 'varchar', 'issued_at': 'timestamp', 'document_type': 'varchar',
+        'invoice_id': 'string', 'account_number': 'string', 'issued_at': 'timestamp', 'document_type': 'string',
     }) }}
 
     union all
@@ -125,7 +125,7 @@ source_events as (
         cast(null as {{ dbt.type_string() }}) as product_id,
         interest as category
     from {{ staging_or_empty('stg_partner__responses', {
-        'response_id': 'varchar', 'responded_at': 'timestamp', 'response': 'varchar', 'interest': 'varchar',
+        'response_id': 'string', 'responded_at': 'timestamp', 'response': 'string', 'interest': 'string',
     }) }}
     {%- for name in var('cdp_event_inputs', []) %}
 
@@ -144,7 +144,7 @@ source_events as (
 ),
 
 products as (
-    select * from {{ staging_or_empty('stg_shop__products', {'product_id': 'varchar', 'category': 'varchar'}) }}
+    select * from {{ staging_or_empty('stg_shop__products', {'product_id': 'string', 'category': 'string'}) }}
 ),
 
 timeline as (

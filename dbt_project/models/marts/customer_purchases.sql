@@ -2,7 +2,7 @@
 -- carry a loyalty card, email or phone), attributed to the resolved customer.
 -- Incremental: rebuilt only for the customers whose purchases would change (macros/incremental.sql).
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='customer_id',
     incremental_strategy='replace_customers',
     row_column='order_id',
@@ -15,27 +15,27 @@ with identities as (
 
 orders as (
     select * from {{ staging_or_empty('stg_shop__orders', {
-        'order_id': 'varchar', 'customer_id': 'varchar', 'ordered_at': 'timestamp', 'is_purchase': 'boolean',
+        'order_id': 'string', 'customer_id': 'string', 'ordered_at': 'timestamp', 'is_purchase': 'boolean',
     }) }}
     where is_purchase
 ),
 
 order_items as (
     select * from {{ staging_or_empty('stg_shop__order_items', {
-        'order_id': 'varchar', 'product_id': 'varchar', 'quantity': 'integer', 'line_revenue': 'double',
+        'order_id': 'string', 'product_id': 'string', 'quantity': 'integer', 'line_revenue': 'double',
     }) }}
 ),
 
 pos_lines as (
     select * from {{ staging_or_empty('stg_pos__transaction_lines', {
-        'transaction_id': 'varchar', 'occurred_at': 'timestamp', 'product_id': 'varchar',
+        'transaction_id': 'string', 'occurred_at': 'timestamp', 'product_id': 'string',
         'quantity': 'integer', 'line_revenue': 'double',
     }) }}
 ),
 
 products as (
     select * from {{ staging_or_empty('stg_shop__products', {
-        'product_id': 'varchar', 'product_name': 'varchar', 'category': 'varchar',
+        'product_id': 'string', 'product_name': 'string', 'category': 'string',
     }) }}
 ),
 

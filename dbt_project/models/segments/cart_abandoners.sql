@@ -5,7 +5,7 @@
 with categories_bought as (
     select
         customer_id,
-        {{ dbt.listagg('category', "', '", 'order by category') }} as past_purchase_categories
+        {{ sorted_string_agg('category', "', '") }} as past_purchase_categories
     from (
         select distinct
             customer_id,
@@ -23,7 +23,7 @@ open_carts as (
         customers.open_cart_product_name,
         customers.open_cart_category,
         customers.open_cart_at,
-        {{ dbt.datediff('customers.open_cart_at', 'clock.as_of', 'hour') }} as hours_since_added
+        {{ boundaries_between('hour', 'customers.open_cart_at', 'clock.as_of') }} as hours_since_added
     from {{ ref('customer_360') }} as customers
     cross join {{ ref('int_clock') }} as clock
     where

@@ -5,11 +5,11 @@
 with recent_interest as (
     select
         events.customer_id,
-        sum(case when events.event_type = 'product_view' then 1 else 0 end) as product_views_recent,
+        count(case when events.event_type = 'product_view' then 1 end) as product_views_recent,
         count(distinct case
             when events.event_type = 'product_view' then cast(events.occurred_at as date)
         end) as days_with_product_views,
-        sum(case when events.event_type = 'info_request' then 1 else 0 end) as info_requests_recent,
+        count(case when events.event_type = 'info_request' then 1 end) as info_requests_recent,
         max(events.occurred_at) as last_active_at
     from {{ ref('customer_events') }} as events
     cross join {{ ref('int_clock') }} as clock

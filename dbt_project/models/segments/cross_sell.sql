@@ -18,7 +18,7 @@ with purchased_categories as (
 purchase_history as (
     select
         customer_id,
-        {{ dbt.listagg('category', "', '", 'order by category') }} as bought_categories,
+        {{ sorted_string_agg('category', "', '") }} as bought_categories,
         max(bought_in_store) = 1 as bought_in_store,
         max(bought_online) = 1 as bought_online,
         max(last_bought_at) as last_purchase_at

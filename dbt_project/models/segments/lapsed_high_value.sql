@@ -5,7 +5,7 @@
 with gone_quiet as (
     select
         customers.customer_id,
-        {{ dbt.datediff('customers.last_order_at', 'clock.as_of', 'day') }} as days_since_last_order
+        {{ boundaries_between('day', 'customers.last_order_at', 'clock.as_of') }} as days_since_last_order
     from {{ ref('customer_360') }} as customers
     cross join {{ ref('int_clock') }} as clock
     where
@@ -32,9 +32,9 @@ select
     quiet.days_since_last_order,
     favourite.category as favourite_category,
     customers.rfm_segment,
-    round(customers.revenue, 2) as lifetime_revenue,
-    round(customers.average_order_value, 2) as average_order_value,
-    'spent ' || cast(cast(round(customers.revenue, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+    {{ round_half_up('customers.revenue', 2) }} as lifetime_revenue,
+    {{ round_half_up('customers.average_order_value', 2) }} as average_order_value,
+    'spent ' || cast(cast({{ round_half_up('customers.revenue', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
     || ' over ' || cast(customers.orders_total as {{ dbt.type_string() }})
     || ' orders, last order ' || cast(quiet.days_since_last_order as {{ dbt.type_string() }})
     || ' days ago' as why_in_segment

@@ -7,9 +7,9 @@ with order_rhythm as (
         customers.customer_id,
         customers.orders_total,
         customers.last_order_at,
-        {{ dbt.datediff('customers.first_order_at', 'customers.last_order_at', 'day') }} * 1.0
+        cast({{ boundaries_between('day', 'customers.first_order_at', 'customers.last_order_at') }} as double)
         / (customers.orders_total - 1) as typical_days_between_orders,
-        {{ dbt.datediff('customers.last_order_at', 'clock.as_of', 'day') }} as days_since_last_order
+        {{ boundaries_between('day', 'customers.last_order_at', 'clock.as_of') }} as days_since_last_order
     from {{ ref('customer_360') }} as customers
     cross join {{ ref('int_clock') }} as clock
     where
@@ -45,8 +45,8 @@ select
     last_bought.product_id as last_product_id,
     last_bought.product_name as last_product_name,
     last_bought.category as last_product_category,
-    round(rhythm.typical_days_between_orders, 1) as typical_days_between_orders,
-    'ordered every ' || cast(cast(round(rhythm.typical_days_between_orders, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+    {{ round_half_up('rhythm.typical_days_between_orders', 1) }} as typical_days_between_orders,
+    'ordered every ' || cast(cast({{ round_half_up('rhythm.typical_days_between_orders', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
     || ' days on average, last order ' || cast(rhythm.days_since_last_order as {{ dbt.type_string() }})
     || ' days ago' as why_in_segment
 from order_rhythm as rhythm

@@ -15,8 +15,8 @@ select
         when customers.rfm_frequency = 5 and customers.rfm_monetary = 5 then 'platinum'
         else 'gold'
     end as vip_tier,
-    round(customers.revenue, 2) as lifetime_revenue,
-    round(customers.average_order_value, 2) as average_order_value,
+    {{ round_half_up('customers.revenue', 2) }} as lifetime_revenue,
+    {{ round_half_up('customers.average_order_value', 2) }} as average_order_value,
     'RFM ' || cast(customers.rfm_recency as {{ dbt.type_string() }})
     || cast(customers.rfm_frequency as {{ dbt.type_string() }})
     || cast(customers.rfm_monetary as {{ dbt.type_string() }})

@@ -3,7 +3,7 @@
 -- Incremental: rebuilt for the keys with rows loaded since the last build, from all their rows.
 {{ config(
     enabled=model_enabled(model.name),
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='device_id',
     incremental_strategy='delete+insert',
 ) }}

@@ -1,7 +1,7 @@
 -- Mobile app events, one row per event (duplicates by event_id dropped, first load kept).
 {{ config(
     enabled=model_enabled(model.name),
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='event_id',
     incremental_strategy='delete+insert',
 ) }}

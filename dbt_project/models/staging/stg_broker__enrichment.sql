@@ -2,7 +2,7 @@
 -- email when the broker has one, else name and postcode.
 {{ config(
     enabled=model_enabled(model.name),
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='broker_record_id',
     incremental_strategy='delete+insert',
 ) }}

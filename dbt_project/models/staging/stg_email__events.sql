@@ -1,7 +1,7 @@
 -- Email engagement events (sent, open, click, bounce, unsubscribe), one row per event_id.
 {{ config(
     enabled=model_enabled(model.name),
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='event_id',
     incremental_strategy='delete+insert',
 ) }}

@@ -3,7 +3,7 @@
 -- Incremental: the rows the loader merged since the last build replace their earlier version.
 {{ config(
     enabled=model_enabled(model.name),
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='subscriber_id',
     incremental_strategy='delete+insert',
 ) }}

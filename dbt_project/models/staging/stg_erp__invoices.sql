@@ -1,7 +1,7 @@
 -- ERP invoices and returns, one row per invoice_id; returns count negative in `net_amount`.
 {{ config(
     enabled=model_enabled(model.name),
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='invoice_id',
     incremental_strategy='delete+insert',
 ) }}

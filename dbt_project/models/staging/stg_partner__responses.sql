@@ -2,7 +2,7 @@
 -- shares only the SHA-256 of the normalised email, so that is the only identifier.
 {{ config(
     enabled=model_enabled(model.name),
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='response_id',
     incremental_strategy='delete+insert',
 ) }}

@@ -2,7 +2,7 @@
 -- or a line repeated in a later file keeps its first copy.
 {{ config(
     enabled=model_enabled(model.name),
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key=['transaction_id', 'line_no'],
     incremental_strategy='delete+insert',
 ) }}

@@ -3,7 +3,7 @@
 -- Incremental: rebuilt for the keys with rows loaded since the last build, from all their rows.
 {{ config(
     enabled=model_enabled(model.name),
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='transaction_id',
     incremental_strategy='delete+insert',
 ) }}
@@ -27,7 +27,7 @@ transactions as (
         max(phone_text) as phone_text,
         count(*) as line_count,
         -- rounded to cents: a float sum's last digits vary with the order rows are read in
-        round(sum(line_revenue), 2) as revenue,
+        {{ round_half_up('sum(line_revenue)', 2) }} as revenue,
         max(_dlt_load_id) as _dlt_load_id
     from lines
     group by transaction_id

@@ -3,7 +3,7 @@
 -- Incremental: the rows the loader merged since the last build replace their earlier version.
 {{ config(
     enabled=model_enabled(model.name),
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='customer_id',
     incremental_strategy='delete+insert',
     post_hook="{{ delete_tombstones() }}",

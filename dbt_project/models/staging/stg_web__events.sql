@@ -2,7 +2,7 @@
 -- event (same event_id, loaded twice) are dropped, keeping the first load.
 {{ config(
     enabled=model_enabled(model.name),
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='event_id',
     incremental_strategy='delete+insert',
 ) }}
