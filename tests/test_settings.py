@@ -51,6 +51,7 @@ BAD_SETTINGS = [
     ("CDP_WAREHOUSE", "{not_duckdb}/cdp.duckdb", "is a file, so no warehouse can be created below it"),
     ("CDP_DATA_DIR", "{not_duckdb}", "is a file, not a folder"),
     ("CDP_DUCKDB_MEMORY_LIMIT", "lots", "'lots' is not a memory size such as 6GB or 4096MB"),
+    ("CDP_ENGINE", "postgres", "'postgres' is not one of duckdb, spark"),
     ("CDP_DBT_THREADS", "two", "'two' is not a whole number of threads, 1 or more"),
     ("CDP_DBT_THREADS", "0", "'0' is not a whole number of threads"),
     ("CDP_SCHEDULE_TIMEZONE", "Mars/Olympus", "'Mars/Olympus' is not a time zone"),

@@ -52,7 +52,9 @@ class SparkPrediction:
         from cdp.identity.incremental import only_changed_pairs
 
         rows = con.execute(splink_input_sql(config, set(table_columns(con, "matching")))).arrow().read_all()
-        db_api = SparkAPI(spark_session=self.spark)
+        # Splink's own tables in the step's schema, not in whichever schema dbt used last
+        self.spark.sql(f"create schema if not exists {RESOLUTION_SCHEMA}")
+        db_api = SparkAPI(spark_session=self.spark, database=RESOLUTION_SCHEMA)
         records = db_api.register(self.spark.createDataFrame(rows))
         linker = Linker(records, only_changed_pairs(settings) if only_changed else settings, log_level=logging.WARNING)
         predictions = linker.inference.predict(threshold_match_probability=config.threshold, warning_mode="never")
@@ -112,6 +114,8 @@ def write_resolution(spark, resolution: Resolution) -> None:
     (a run stopped between two writes is caught up by the next, see cdp/identity/stable_ids.py)."""
     spark.sql(f"create schema if not exists {RESOLUTION_SCHEMA}")
     for table, rows in ((PAIRS, resolution.scored_pairs), (RECORDS, resolution.records)):
-        spark.createDataFrame(rows).write.mode("overwrite").format("parquet").saveAsTable(f"{RESOLUTION_SCHEMA}.{table}")
+        spark.createDataFrame(rows).write.mode("overwrite").format("parquet").saveAsTable(
+            f"{RESOLUTION_SCHEMA}.{table}"
+        )
     changes = spark.createDataFrame(resolution.changes)
     changes.write.mode("append").format("parquet").saveAsTable(f"{RESOLUTION_SCHEMA}.{CHANGELOG}")
