@@ -84,11 +84,11 @@ def only_in_one(con, relation: str, other: pa.Table) -> tuple[int, int]:
     try:
         left = con.execute(
             f"select count(*) from (select {columns} from {relation} except all select {columns} from other_rows)"
-        )
+        ).fetchone()[0]
         right = con.execute(
             f"select count(*) from (select {columns} from other_rows except all select {columns} from {relation})"
-        )
-        return left.fetchone()[0], right.fetchone()[0]
+        ).fetchone()[0]
+        return left, right
     finally:
         con.unregister("other_rows")
 
