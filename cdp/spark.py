@@ -22,7 +22,6 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
 from cdp import settings
 from cdp.errors import CdpError
@@ -131,10 +130,6 @@ def prepare(spark, warehouse: Path) -> list[str]:
     register_udfs(spark)
     return publish_raw(spark, warehouse)
 
-
-def read_table(spark, relation: str) -> Any:
-    """A Spark table as an Arrow table (small results only: it is collected on the driver)."""
-    return spark.table(relation).toArrow()
 
 
 IDENTITY_STEP = "record_customers"  # models/identity/spark/record_customers.sql: the step's output
