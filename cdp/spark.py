@@ -131,7 +131,6 @@ def prepare(spark, warehouse: Path) -> list[str]:
     return publish_raw(spark, warehouse)
 
 
-
 IDENTITY_STEP = "record_customers"  # models/identity/spark/record_customers.sql: the step's output
 
 
