@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -16,27 +17,36 @@ TESTS = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="session")
-def demo_pipeline(tmp_path_factory):
-    """`cdp run` twice on the 300-person demo universe (tests/demo_pipeline.py), once per worker."""
+def demo_pipeline(tmp_path_factory, worker_id):
+    """`cdp run` twice on the 300-person demo universe (tests/demo_pipeline.py), once per test
+    session: under xdist the first worker to ask builds it in the folder all workers share,
+    the others wait for it and read the same warehouse (read-only, or a copy)."""
+    from filelock import FileLock
+
     from tests.demo_pipeline import run_demo_pipeline_twice
 
-    return run_demo_pipeline_twice(tmp_path_factory)
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent  # xdist: one basetemp per worker, beside each other
+    saved = shared / "demo_pipeline.pickle"
+    with FileLock(shared / "demo_pipeline.lock"):
+        if not saved.exists():
+            runs = run_demo_pipeline_twice(shared / "demo_pipeline")
+            saved.write_bytes(pickle.dumps(runs))
+    return pickle.loads(saved.read_bytes())
 
 
 # Under pytest-xdist each folder's tests run on one worker: they share session and module
 # fixtures (a generated universe, a parsed dbt project, a built warehouse) that would be built
-# again on every worker they were split across. A few files join another folder's group
-# because they share its fixture. pytest 9.2 no longer lets xdist's own `xdist_group` marks
-# rename node ids (--dist loadgroup groups nothing), so cdp schedules by these groups itself.
-SAME_WORKER_AS = {"tests/orchestrate/test_pipeline.py": "tests/dbt"}  # both read the demo pipeline
+# again on every worker they were split across (the demo pipeline alone is shared by all
+# workers). pytest 9.2 no longer lets xdist's own `xdist_group` marks rename node ids
+# (--dist loadgroup groups nothing), so cdp schedules by folder itself.
 # Groups that take longest start first, so no worker is left with one of them at the end;
 # the rest follow in collection order as workers free up.
 LONGEST_FIRST = ("tests/dbt", "tests/bench", "tests/orchestrate", "tests/ingest", "tests/demo")
 
 
 def group_of(nodeid: str) -> str:
-    path = nodeid.split("::", 1)[0]
-    return SAME_WORKER_AS.get(path, path.rpartition("/")[0])
+    return nodeid.split("::", 1)[0].rpartition("/")[0]
 
 
 def _start_order(group: str) -> int:

@@ -3,8 +3,9 @@
 The first run generates the universe, ingests, builds (identity resolution included) and
 syncs; the second runs on it unchanged. The whole-pipeline tests (tests/orchestrate) read the
 reports, and the merge tests (tests/dbt) read the warehouse it leaves, instead of building
-their own: one build of the demo universe serves both. Under pytest-xdist both folders' tests
-run on one worker (tests/conftest.py), so it runs once.
+their own, and the workspace and privacy tests copy it: one build of the demo universe serves
+them all, once per test session even under pytest-xdist (the `demo_pipeline` fixture in
+tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pytest
 from rich.console import Console
 
 from dagster_project.dbt_assets import cdp_project
@@ -40,8 +40,8 @@ class Runs:
     console_output: str
 
 
-def run_demo_pipeline_twice(tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    root = tmp_path_factory.mktemp("pipeline")
+def run_demo_pipeline_twice(root: Path) -> Runs:
+    """Both runs, in `root` (a new folder)."""
     data_dir, warehouse = root / "data", root / "warehouse" / "cdp.duckdb"
     output = io.StringIO()
     console = Console(file=output, width=160)

@@ -15,9 +15,12 @@ PACKAGES = ("cdp", "ingest", "dagster_project", "bench")
 
 
 def module_names() -> dict[str, Path]:
+    """The project's importable modules: files whose every folder is a package (not bench/work's dbt output)."""
     modules = {}
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
+            if not all((folder / "__init__.py").exists() for folder in path.parents if ROOT in folder.parents):
+                continue
             name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
             modules[name] = path
     return modules

@@ -1,7 +1,8 @@
-"""`cdp forget` and `cdp export-person` end to end, on a small demo warehouse built once for the module.
+"""`cdp forget` and `cdp export-person` end to end, on a copy of the shared demo warehouse.
 
 The module fixture runs the story once and records what it saw (tests/demo_pipeline.py does the
-same for the nightly run): `cdp run` on a 100-person universe; the person is the customer in an
+same for the nightly run): a copy of what `cdp run` left on the 300-person demo universe (the
+demo pipeline's data folder and warehouse folder); the person is the customer in an
 export with the most source records; `cdp export-person`; `cdp forget --dry-run`; `cdp forget`;
 `cdp forget` again; then every file row about them delivered again (and their shop row changed),
 `cdp ingest` and `cdp build`. The person is looked for with the tests' own plain substring scan
@@ -25,8 +26,6 @@ import pytest
 
 from tests.privacy import scan
 
-PERSONS = 100
-SEED = 7
 CDP = str(Path(sys.executable).with_name("cdp"))
 HASH_TABLES = ("privacy.suppression", "privacy.forget_requests")  # hashes by design (a person's email_sha256 too)
 REDELIVERY_DAY = "2099-12-31"
@@ -77,17 +76,12 @@ def cdp(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def story(tmp_path_factory) -> Story:
-    from dagster_project.dbt_assets import cdp_project
-    from dagster_project.nightly import run_pipeline
-
+def story(demo_pipeline, tmp_path_factory) -> Story:
     root = tmp_path_factory.mktemp("privacy")
-    data_dir, warehouse = root / "data", root / "warehouse" / "cdp.duckdb"
-    run_pipeline(
-        persons=PERSONS, seed=SEED, data_dir=data_dir, warehouse=warehouse, dagster_home=root / "dagster", demo=True
-    )
-    manifest = root / "manifest.json"  # the project as this build saw it
-    shutil.copyfile(cdp_project().manifest_path, manifest)
+    data_dir, warehouse = root / "data", root / "warehouse" / demo_pipeline.warehouse.name
+    shutil.copytree(demo_pipeline.data_dir, data_dir)  # the story changes the shop and delivers files
+    shutil.copytree(demo_pipeline.warehouse.parent, warehouse.parent)  # with dlt's folder, exports and logs
+    manifest = demo_pipeline.manifest  # the project as its build saw it
     customer_id, email = choose_person(warehouse)
     log = sorted((warehouse.parent / "logs").glob("*.log"))[0]
     with log.open("a") as file:  # a log line naming them (as a destination's error would), and one that does not

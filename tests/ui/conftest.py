@@ -1,8 +1,9 @@
 """Fixtures for the workspace tests: one small built warehouse, published, per test session.
 
-`cdp run` once on the 300-person demo universe (as tests/demo_pipeline.py does), then
-`publish` twice, a night apart, so the size history has two rows per segment and the pages
-show a change since the previous night. Tests that publish again or lock the warehouse work on
+A copy of the shared demo pipeline's warehouse (tests/demo_pipeline.py: `cdp run` twice on
+the 300-person demo universe, each run publishing at its end), published once more a night
+earlier, so the size history has rows a night apart and the pages show a change since the
+previous night. Tests that publish again or lock the warehouse work on
 a copy of its folder (`warehouse_copy`), so the shared one stays as built.
 """
 
@@ -16,9 +17,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-PERSONS = 300
-SEED = 7
-
 
 @dataclass
 class Built:
@@ -28,27 +26,16 @@ class Built:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory) -> Built:
+def built(demo_pipeline, tmp_path_factory) -> Built:
     from cdp.ui.publish import publish
-    from dagster_project.dbt_assets import cdp_project
-    from dagster_project.nightly import run_pipeline
 
-    root = tmp_path_factory.mktemp("ui")
-    warehouse = root / "warehouse" / "cdp.duckdb"
-    run_pipeline(
-        persons=PERSONS,
-        seed=SEED,
-        data_dir=root / "data",
-        warehouse=warehouse,
-        dagster_home=root / "dagster_home",
-        demo=True,
-    )
-    manifest = root / "manifest.json"  # the project as this run's dbt build saw it
-    shutil.copyfile(cdp_project().manifest_path, manifest)
-    # The nightly run published once at its end; one more night, back-dated, gives a trend.
+    folder = tmp_path_factory.mktemp("ui") / "warehouse"
+    shutil.copytree(demo_pipeline.warehouse.parent, folder, ignore=shutil.ignore_patterns("*.dlt", "exports"))
+    warehouse = folder / demo_pipeline.warehouse.name
+    # Each nightly run published at its end; one more night, back-dated, gives a trend.
     now = datetime.now(UTC).replace(tzinfo=None)
-    published = publish(warehouse, manifest=manifest, run_at=now - timedelta(days=1))
-    return Built(warehouse, manifest, published)
+    published = publish(warehouse, manifest=demo_pipeline.manifest, run_at=now - timedelta(days=1))
+    return Built(warehouse, demo_pipeline.manifest, published)
 
 
 @pytest.fixture

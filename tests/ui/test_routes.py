@@ -69,7 +69,7 @@ def test_one_segment_has_its_reach_overlap_breakdowns_trend_and_members(client, 
     assert sum(row["members"] for row in detail["breakdowns"]["country"]) == tables["sizes"]["cross_sell"]
     consent = {row["purpose"]: row for row in detail["breakdowns"]["consent"]}
     assert sum(consent["ads"][key] for key in ("yes", "no", "unknown")) == tables["sizes"]["cross_sell"]
-    assert len(detail["history"]) == 2 and detail["change"] == 0
+    assert len(detail["history"]) == 3 and detail["change"] == 0
     assert detail["journey_stage"] == "retention" and "select" in detail["definition"].lower()
 
 

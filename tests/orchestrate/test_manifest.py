@@ -1,0 +1,74 @@
+"""When `prepare_manifest` parses the dbt project: only when the project changed, or when a
+build on another warehouse needs dbt's partial-parse state for its `--vars` (each parse is a
+dbt process of 8-26 s; `cdp run` used to parse three times)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from dagster_dbt import DbtProject
+
+from dagster_project import dbt_assets
+
+FIXTURE_PROJECT = Path(__file__).with_name("fixture_dbt_project")
+
+
+@pytest.fixture(scope="module")
+def parsed_once(tmp_path_factory) -> Path:
+    """A copy of the fixture project with a real parse: its manifest and stamp exist."""
+    folder = tmp_path_factory.mktemp("manifest") / "dbt_project"
+    shutil.copytree(FIXTURE_PROJECT, folder)
+    project = DbtProject(project_dir=folder, profiles_dir=folder)
+    dbt_assets.prepare_manifest(project)
+    assert project.manifest_path.exists()
+    return folder
+
+
+@pytest.fixture
+def parses(parsed_once, tmp_path, monkeypatch) -> tuple[DbtProject, list[str]]:
+    """A copy of the parsed project (times kept), and a log of the parses asked for on it
+    (the warehouse of a parse with `--vars`, "prepare" for one without)."""
+    folder = tmp_path / "dbt_project"
+    shutil.copytree(parsed_once, folder)
+    project = DbtProject(project_dir=folder, profiles_dir=folder)
+    asked: list[str] = []
+
+    class Recorder:
+        def cli(self, args, **options):
+            asked.append(json.loads(args[args.index("--vars") + 1])["cdp_warehouse"])
+            return self
+
+        def wait(self):
+            return None
+
+    monkeypatch.setattr(dbt_assets, "dbt_resource", lambda project: Recorder())
+    monkeypatch.setattr(type(project.preparer), "prepare", lambda self, project: asked.append("prepare"))
+    return project, asked
+
+
+def test_an_unchanged_project_is_not_parsed_again(parses):
+    project, asked = parses
+    dbt_assets.prepare_manifest(project)
+    assert asked == []
+
+
+def test_a_build_on_a_warehouse_gets_one_parse_with_its_vars_then_none(parses, tmp_path):
+    project, asked = parses
+    warehouse = tmp_path / "cdp.duckdb"
+    dbt_assets.prepare_manifest(project, warehouse=warehouse)
+    dbt_assets.prepare_manifest(project)  # the definitions load after it (cdp run): the graph is current
+    dbt_assets.prepare_manifest(project, warehouse=warehouse)  # the next night on the same warehouse
+    assert asked == [str(warehouse)]
+
+
+def test_another_warehouse_or_a_changed_file_parses_again(parses, tmp_path):
+    project, asked = parses
+    dbt_assets.prepare_manifest(project, warehouse=tmp_path / "one.duckdb")
+    dbt_assets.prepare_manifest(project, warehouse=tmp_path / "two.duckdb")
+    model = next(Path(project.project_dir).rglob("*.sql"))
+    model.write_text(model.read_text() + "\n")
+    dbt_assets.prepare_manifest(project)
+    assert asked == [str(tmp_path / "one.duckdb"), str(tmp_path / "two.duckdb"), "prepare"]
