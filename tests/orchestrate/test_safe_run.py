@@ -2,15 +2,17 @@
 whose destination is not configured shows as skipped, not as a success.
 
 The lock and the skipped sync are tested on their own (seconds); the interrupts on the real
-`cdp run` in a subprocess on a 300-person demo universe, stopped once in dbt's build (SIGINT to
-its process group, as a terminal's Ctrl-C) and once in ingest (SIGTERM to the process alone,
-as a service manager), then run again to the end.
+`cdp run` in a subprocess on a copy of the demo pipeline's 300-person warehouse (the night
+after its runs), stopped once in dbt's build (SIGINT to its process group, as a terminal's
+Ctrl-C) and once in ingest (SIGTERM to the process alone, as a service manager), then run
+again to the end.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -207,8 +209,10 @@ def assert_stopped_cleanly(process: subprocess.Popen, root: Path, signal_name: s
 
 
 @pytest.mark.slow
-def test_ctrl_c_and_sigterm_stop_the_run_and_dbt_and_the_next_run_works(tmp_path):
-    first = start_cdp_run(tmp_path)  # generates the universe, then ingests, then dbt build
+def test_ctrl_c_and_sigterm_stop_the_run_and_dbt_and_the_next_run_works(demo_pipeline, tmp_path):
+    shutil.copytree(demo_pipeline.data_dir, tmp_path / "data")  # a night after the demo pipeline's runs
+    shutil.copytree(demo_pipeline.warehouse.parent, tmp_path / "warehouse")
+    first = start_cdp_run(tmp_path)  # ingests, then dbt build
     dbt = wait_for(lambda: dbt_build_of(first), "dbt build process", first)
     wait_for(step_started(tmp_path, "dbt_build"), "dbt_build step", first)
     time.sleep(3)  # well into the build
