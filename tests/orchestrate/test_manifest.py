@@ -13,26 +13,14 @@ from dagster_dbt import DbtProject
 
 from dagster_project import dbt_assets
 
-FIXTURE_PROJECT = Path(__file__).with_name("fixture_dbt_project")
-
-
-@pytest.fixture(scope="module")
-def parsed_once(tmp_path_factory) -> Path:
-    """A copy of the fixture project with a real parse: its manifest and stamp exist."""
-    folder = tmp_path_factory.mktemp("manifest") / "dbt_project"
-    shutil.copytree(FIXTURE_PROJECT, folder)
-    project = DbtProject(project_dir=folder, profiles_dir=folder)
-    dbt_assets.prepare_manifest(project)
-    assert project.manifest_path.exists()
-    return folder
-
 
 @pytest.fixture
-def parses(parsed_once, tmp_path, monkeypatch) -> tuple[DbtProject, list[str]]:
-    """A copy of the parsed project (times kept), and a log of the parses asked for on it
-    (the warehouse of a parse with `--vars`, "prepare" for one without)."""
+def parses(fixture_dbt_project, tmp_path, monkeypatch) -> tuple[DbtProject, list[str]]:
+    """A copy of the parsed fixture project (times kept, so it is as current as the original),
+    and a log of the parses asked for on it (the warehouse of a parse with `--vars`, "prepare"
+    for one without)."""
     folder = tmp_path / "dbt_project"
-    shutil.copytree(parsed_once, folder)
+    shutil.copytree(fixture_dbt_project.project_dir, folder)
     project = DbtProject(project_dir=folder, profiles_dir=folder)
     asked: list[str] = []
 
