@@ -71,9 +71,14 @@ def layer_of(props: Mapping[str, Any]) -> str:
 
 
 def cdp_project() -> DbtProject:
-    """The repo's dbt project (dbt_project/, its profiles.yml next to it)."""
+    """The repo's dbt project (dbt_project/, its profiles.yml next to it). Its manifest is
+    where dbt writes it: `target/`, or dbt's own $DBT_TARGET_PATH when set (a second checkout
+    of the settings, such as a Spark build beside a DuckDB one, then keeps its own)."""
     return DbtProject(
-        project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR, target=settings.engine()
+        project_dir=settings.DBT_PROJECT_DIR,
+        profiles_dir=settings.DBT_PROJECT_DIR,
+        target=settings.engine(),
+        target_path=Path(os.environ.get("DBT_TARGET_PATH") or "target"),
     )
 
 

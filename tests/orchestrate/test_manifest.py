@@ -60,3 +60,10 @@ def test_another_warehouse_or_a_changed_file_parses_again(parses, tmp_path):
     model.write_text(model.read_text() + "\n")
     dbt_assets.prepare_manifest(project)
     assert asked == [str(tmp_path / "one.duckdb"), str(tmp_path / "two.duckdb"), "prepare"]
+
+
+def test_the_manifest_is_where_dbt_writes_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
+    assert dbt_assets.cdp_project().manifest_path == dbt_assets.settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "spark_target"))  # dbt's own setting
+    assert dbt_assets.cdp_project().manifest_path == tmp_path / "spark_target" / "manifest.json"

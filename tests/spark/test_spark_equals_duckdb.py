@@ -59,7 +59,9 @@ def engines(tmp_path_factory):
     shutil.copy(on_duckdb, on_spark)  # the same raw data for both
     common = {"CDP_DATA_DIR": str(data_dir), "CDP_DBT_THREADS": "1"}
     cdp("build", env={**common, "CDP_WAREHOUSE": str(on_duckdb)})
-    run = cdp("run", env={**common, "CDP_WAREHOUSE": str(on_spark), "CDP_ENGINE": "spark"})
+    # dbt's target of its own: the Spark manifest must not replace the one the DuckDB tests read
+    spark_target = {"DBT_TARGET_PATH": str(root / "dbt_target"), "DBT_LOG_PATH": str(root / "dbt_logs")}
+    run = cdp("run", env={**common, **spark_target, "CDP_WAREHOUSE": str(on_spark), "CDP_ENGINE": "spark"})
     os.environ["CDP_WAREHOUSE"] = str(on_spark)  # this process's Spark session: the same metastore
     try:
         from cdp import spark as cdp_spark
