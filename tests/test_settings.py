@@ -146,12 +146,9 @@ def test_cdp_build_without_a_warehouse_is_one_line_and_creates_nothing(tmp_path)
     assert not (tmp_path / "nowhere").exists()
 
 
-def test_bare_dbt_in_dbt_project_uses_the_default_and_never_creates_it(tmp_path):
-    """`cd dbt_project && dbt debug` with no CDP_* set, in a copy of the project laid out as the repo."""
-    project = tmp_path / "dbt_project"
-    shutil.copytree(settings.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
-    (tmp_path / "warehouse").mkdir()  # DuckDB itself would create the file in an existing folder
-    result = subprocess.run(
+def dbt_debug(project: Path) -> subprocess.CompletedProcess:
+    """`dbt debug` run in `project` with no CDP_* set."""
+    return subprocess.run(
         [DBT, "debug"],
         cwd=project,
         env=clean_environment(DBT_SEND_ANONYMOUS_USAGE_STATS="false"),
@@ -159,20 +156,21 @@ def test_bare_dbt_in_dbt_project_uses_the_default_and_never_creates_it(tmp_path)
         text=True,
         timeout=300,
     )
+
+
+def test_bare_dbt_in_dbt_project_uses_the_default_and_never_creates_it(tmp_path):
+    """`cd dbt_project && dbt debug` with no CDP_* set, in a copy of the project laid out as the repo."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(settings.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    (tmp_path / "warehouse").mkdir()  # DuckDB itself would create the file in an existing folder
+    result = dbt_debug(project)
     expected = tmp_path / "warehouse" / "cdp.duckdb"
     assert result.returncode != 0
     assert f"{expected}: no warehouse here; run `cdp ingest` first" in result.stdout, result.stdout
     assert list((tmp_path / "warehouse").iterdir()) == []
 
     duckdb.connect(str(expected)).close()
-    result = subprocess.run(
-        [DBT, "debug"],
-        cwd=project,
-        env=clean_environment(DBT_SEND_ANONYMOUS_USAGE_STATS="false"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = dbt_debug(project)
     assert result.returncode == 0, result.stdout
     assert "All checks passed" in result.stdout
 
