@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from contextlib import contextmanager
 from itertools import compress
 from pathlib import Path
 from typing import ClassVar
@@ -76,32 +75,25 @@ def run_ingest(
     _enable_load_metadata_on_arrow()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     summary = IngestSummary()
-    with warehouse_kept_open(warehouse):
+    # Held open while the sources load: dlt and the clean-ups open the warehouse about 60
+    # times, and while one connection stays open DuckDB reuses the database in this process
+    # instead of opening (and checkpointing) the file each time (2-3 s of a small ingest).
+    try:
+        kept_open = duckdb.connect(str(warehouse))
+    except duckdb.IOException as error:  # another process holds the DuckDB write lock
+        raise cannot_open(warehouse, error) from error
+    with kept_open:
         for name in names:
             try:
                 summary.sources[name] = run_source(name, config, warehouse, data_dir)
-            except DestinationConnectionError as error:  # e.g. another process holds the DuckDB write lock
-                raise CdpError(f"{warehouse}: cannot open the warehouse: {_lock_reason(error)}") from error
+            except DestinationConnectionError as error:  # the same, met by dlt
+                raise cannot_open(warehouse, error) from error
     return summary
 
 
-@contextmanager
-def warehouse_kept_open(warehouse: Path):
-    """The warehouse held open while the sources load: dlt and the clean-ups open it about 60
-    times, and while one connection stays open DuckDB reuses the database in this process
-    instead of opening (and checkpointing) the file each time (2-3 s of a small ingest)."""
-    try:
-        connection = duckdb.connect(str(warehouse))
-    except duckdb.IOException as error:  # another process holds the DuckDB write lock
-        raise CdpError(f"{warehouse}: cannot open the warehouse: {_lock_reason(error)}") from error
-    try:
-        yield
-    finally:
-        connection.close()
-
-
-def _lock_reason(error: BaseException) -> str:
-    return str(error).split("The actual reason given is: ")[-1]
+def cannot_open(warehouse: Path, error: BaseException) -> CdpError:
+    reason = str(error).split("The actual reason given is: ")[-1]
+    return CdpError(f"{warehouse}: cannot open the warehouse: {reason}")
 
 
 def pipeline_for(name: str, warehouse: Path) -> dlt.Pipeline:
